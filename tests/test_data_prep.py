@@ -1,0 +1,78 @@
+import json, os, shutil, subprocess, sys, time, hashlib
+from pathlib import Path
+import pandas as pd, pytest
+from deepfake_study.data_prep import prepare_dataset, index_videos, make_layout_fixture, split_videos, MetadataError, index_dfdc
+BIN = Path(sys.executable).parent
+
+def _md5(fn): return hashlib.md5(Path(fn).read_bytes()).hexdigest()
+
+def test_real_dfdc_samples_end_to_end(samples, tmp_path):
+    "deepfake_prep on the real DFDC clips: 6 indexed with their labels, faces in at least 5, rerun does nothing and changes no byte."
+    out = tmp_path/'out'
+    r = subprocess.run([str(BIN/'deepfake_prep'), str(samples/'videos'), str(out), '--frames', '8'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    v = pd.read_csv(out/'videos.csv')
+    meta = json.loads((samples/'videos'/'metadata.json').read_text())
+    assert sorted(v.path) == sorted(meta)
+    assert dict(zip(v.path, v.label)) == {k: int(e['label']=='FAKE') for k,e in meta.items()}
+    assert ((v.status=='ok') & (v.n_faces>0)).sum() >= 5
+    f = pd.read_csv(out/'faces.csv')
+    assert len(f) == v.n_faces.sum() and all((out/c).is_file() for c in f.crop)
+    before = {n: _md5(out/n) for n in ('videos.csv','faces.csv')}
+    r = subprocess.run([str(BIN/'deepfake_prep'), str(samples/'videos'), str(out), '--frames', '8'], capture_output=True, text=True)
+    assert '0 processed, 6 already done' in r.stdout
+    assert {n: _md5(out/n) for n in ('videos.csv','faces.csv')} == before
+
+@pytest.fixture
+def small_raw(demo, tmp_path):
+    "A 10-video DFDC-layout dataset cut from the demo's raw videos."
+    src = demo['raw']/'dfdc'/'dfdc_train_part_0'
+    meta = json.loads((src/'metadata.json').read_text())
+    reals = [k for k,e in meta.items() if e['label']=='REAL'][:4]
+    keep = {k:e for k,e in meta.items() if k in reals or e.get('original') in reals}
+    d = tmp_path/'raw'; d.mkdir()
+    for k in keep: shutil.copy(src/k, d/k)
+    (d/'metadata.json').write_text(json.dumps(keep))
+    return d
+
+def test_killed_prep_resumes_complete_and_duplicate_free(small_raw, tmp_path):
+    "A prep run killed mid-way and rerun gives exactly the tables of an uninterrupted run."
+    ref, out = tmp_path/'ref', tmp_path/'killed'
+    prepare_dataset(small_raw, ref, frames=4, size=64, workers=0, progress=False)
+    cmd = [str(BIN/'deepfake_prep'), str(small_raw), str(out), '--frames', '4', '--size', '64', '--workers', '0']
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.time()
+    while time.time()-t0 < 120:
+        n = len(list((out/'records').glob('*.json'))) if (out/'records').exists() else 0
+        if n >= 3: break
+        time.sleep(0.05)
+    p.kill(); p.wait()
+    done = len(list((out/'records').glob('*.json')))
+    assert 3 <= done < len(json.loads((small_raw/'metadata.json').read_text())), 'the run must be killed mid-way'
+    r = subprocess.run(cmd, capture_output=True, text=True); assert r.returncode == 0, r.stderr[-2000:]
+    assert f'{done} already done' in r.stdout
+    for t in ('videos.csv','faces.csv'): assert _md5(out/t) == _md5(ref/t), t
+    f = pd.read_csv(out/'faces.csv')
+    assert not f.duplicated(['video','frame','face']).any()
+    assert sorted(str(p.relative_to(out)) for p in (out/'faces').rglob('*.png')) == sorted(f.crop)
+
+def test_fakeavceleb_duplicate_basenames_stay_distinct(tmp_path):
+    df = index_videos(make_layout_fixture(tmp_path, 'fakeavceleb'))
+    assert df.path.is_unique and df.video.is_unique and (df.path.str.rsplit('/', n=1).str[-1] == '00109.mp4').all()
+
+def test_metadata_path_escape_is_recorded_not_followed(tmp_path):
+    d = tmp_path/'ds'; d.mkdir(); (tmp_path/'secret.mp4').write_bytes(b'x')
+    (d/'metadata.json').write_text(json.dumps({'../secret.mp4': {'label':'REAL'}, 'x.mp4': {'label':'FAKE','original':'y.mp4'}}))
+    s = prepare_dataset(d, tmp_path/'out', frames=2, workers=0, valid=0.5, test=0, progress=False)
+    v = pd.read_csv(tmp_path/'out'/'videos.csv').set_index('path')
+    assert v.loc['../secret.mp4','status'] == 'unsafe_path' and s['unsafe_path'] == 1 and s['missing'] == 1
+    assert not (tmp_path/'secret.json').exists() and not (tmp_path/'out'/'faces').exists()
+
+def test_splits_never_share_a_group():
+    df = pd.DataFrame(dict(path=[f'{i}.mp4' for i in range(300)], group=[f'g{i//5}' for i in range(300)], label=[int(i%5!=0) for i in range(300)]))
+    sp = split_videos(df, seed=7)
+    assert sp.groupby('group').split.nunique().max() == 1 and set(sp.split) == {'train','valid','test'}
+
+def test_malformed_metadata_names_file_and_entry(tmp_path):
+    (tmp_path/'metadata.json').write_text('{"v.mp4": {"label": "SORT-OF"}}')
+    with pytest.raises(MetadataError, match=r"metadata.json: entry 'v.mp4'"): index_dfdc(tmp_path)

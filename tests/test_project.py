@@ -1,0 +1,42 @@
+"The project's own conventions: papermill tags survive nbdev_clean, README is generated from index.ipynb, CI runs the README's test command."
+import json, re, shutil, subprocess, sys, configparser
+from pathlib import Path
+import pytest
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+def test_settings_keep_parameters_tag():
+    cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
+    assert cfg['DEFAULT']['allowed_cell_metadata_keys'].split() == ['tags']
+
+def test_nbdev_clean_keeps_parameters_tag(tmp_path):
+    nb = json.loads((ROOT/'nbs'/'04_finetune.ipynb').read_text())
+    tagged = [c for c in nb['cells'] if 'parameters' in c.get('metadata', {}).get('tags', [])]
+    assert len(tagged) == 1, 'exactly one parameters cell'
+    # dirty it as Jupyter would, then clean it with the project's settings
+    for c in nb['cells']: c['metadata']['collapsed'] = False; c['metadata']['scrolled'] = True
+    dst = tmp_path/'nb.ipynb'; dst.write_text(json.dumps(nb))
+    subprocess.run([str(BIN/'nbdev_clean'), '--fname', str(dst)], cwd=ROOT, check=True)
+    cleaned = json.loads(dst.read_text())
+    tagged = [c for c in cleaned['cells'] if 'parameters' in c.get('metadata', {}).get('tags', [])]
+    assert len(tagged) == 1
+    assert not any('scrolled' in c['metadata'] for c in cleaned['cells'])
+
+def test_every_chapter_has_one_parameters_cell():
+    for fn in sorted((ROOT/'nbs').glob('0[2-9]_*.ipynb')):
+        nb = json.loads(fn.read_text())
+        n = sum('parameters' in c.get('metadata', {}).get('tags', []) for c in nb['cells'])
+        assert n == 1, fn.name
+
+def test_readme_is_generated_from_index(tmp_path):
+    subprocess.run([str(BIN/'jupyter'), 'nbconvert', '--to', 'markdown', str(ROOT/'nbs'/'index.ipynb'), '--output-dir', str(tmp_path), '--output', 'README'],
+                   check=True, capture_output=True)
+    assert (tmp_path/'README.md').read_text().strip() == (ROOT/'README.md').read_text().strip(), \
+        'README.md drifted from nbs/index.ipynb: regenerate it with jupyter nbconvert --to markdown nbs/index.ipynb --output-dir . --output README'
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT/'README.md').read_text()
+    cmds = re.findall(r'```sh\n(.*?)\n```', readme, re.S)
+    test_cmd = [c for c in cmds if 'nbdev_test' in c and 'pytest' in c]
+    assert len(test_cmd) == 1
+    assert test_cmd[0].strip() in (ROOT/'.ci'/'run').read_text()
