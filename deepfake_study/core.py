@@ -6,12 +6,12 @@
 __all__ = ['REAL', 'FAKE', 'LABEL_NAMES', 'parse_label', 'study_dir', 'UnsafePathError', 'safe_join', 'atomic_write',
            'atomic_save', 'save_json', 'seed_everything', 'get_device', 'env_info', 'git_commit']
 
-# %% ../nbs/00_core.ipynb #882d6e6f
+# %% ../nbs/00_core.ipynb #341fb646
 import os, random, json, subprocess, tempfile, contextlib, importlib.metadata, platform
 from pathlib import Path
 import numpy as np
 
-# %% ../nbs/00_core.ipynb #4030448e
+# %% ../nbs/00_core.ipynb #6d5db38f
 REAL, FAKE = 0, 1
 LABEL_NAMES = {REAL: 'real', FAKE: 'fake'}
 
@@ -25,7 +25,7 @@ def parse_label(o, # 'FAKE'/'REAL' (any case), 'fake'/'real', 0/1 or True/False
     if s in ('real','0','false','r'): return REAL
     raise ValueError(f"unknown label {o!r}: expected FAKE/REAL or 1/0")
 
-# %% ../nbs/00_core.ipynb #82d56cfb
+# %% ../nbs/00_core.ipynb #f74da0ae
 _ENV = dict(data='DEEPFAKE_DATA', cache='DEEPFAKE_CACHE', runs='DEEPFAKE_RUNS')
 
 def study_dir(kind:str, # 'data', 'cache' or 'runs'
@@ -37,7 +37,7 @@ def study_dir(kind:str, # 'data', 'cache' or 'runs'
     p.mkdir(parents=True, exist_ok=True)
     return p
 
-# %% ../nbs/00_core.ipynb #284507f5
+# %% ../nbs/00_core.ipynb #e06546ab
 class UnsafePathError(ValueError):
     "A path from metadata tried to escape its dataset root."
 
@@ -55,7 +55,7 @@ def safe_join(root, # the dataset root
         raise UnsafePathError(f"path {rel!r} escapes dataset root {root}")
     return p
 
-# %% ../nbs/00_core.ipynb #ccc1e92d
+# %% ../nbs/00_core.ipynb #b1189161
 @contextlib.contextmanager
 def atomic_write(fn, # destination file
                  mode:str='w', # 'w' for text, 'wb' for bytes
@@ -96,7 +96,7 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     raise TypeError(f"cannot serialise {type(o).__name__}")
 
-# %% ../nbs/00_core.ipynb #b02aac4b
+# %% ../nbs/00_core.ipynb #d53cb06a
 def seed_everything(seed:int=42, # one seed for python, numpy and torch
                     deterministic:bool=False, # also ask torch for deterministic kernels (slower on GPU)
                    ):
@@ -120,7 +120,7 @@ def get_device(device:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:1' or 'mps'
     if d.type=='cuda' and not torch.cuda.is_available(): raise RuntimeError(f"device {device!r} asked for, but CUDA is not available here; use --device cpu or auto")
     return d
 
-# %% ../nbs/00_core.ipynb #56201c6a
+# %% ../nbs/00_core.ipynb #e9980b93
 _PKGS = ['deepfake-study','torch','torchvision','fastai','timm','facenet-pytorch','opencv-python','scikit-learn','numpy','pandas']
 
 def env_info()->dict:

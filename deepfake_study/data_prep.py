@@ -9,7 +9,7 @@ __all__ = ['log', 'VIDEO_EXTS', 'INDEX_COLS', 'FAKEAV_TYPES', 'FAKEAV_COLS', 'FF
            'read_frames', 'square_crop', 'FaceExtractor', 'build_tables', 'parse_shard', 'prepare_dataset',
            'deepfake_prep']
 
-# %% ../nbs/01_data_prep.ipynb #ed95f222
+# %% ../nbs/01_data_prep.ipynb #65c39ab9
 import os, re, json, csv, logging, time, multiprocessing as mp
 from pathlib import Path
 from collections import Counter
@@ -21,7 +21,7 @@ from .core import *
 
 log = logging.getLogger(__name__)
 
-# %% ../nbs/01_data_prep.ipynb #6998aca4
+# %% ../nbs/01_data_prep.ipynb #b804a88e
 VIDEO_EXTS = ('.mp4','.avi','.mov','.mkv','.webm')
 INDEX_COLS = ['path','video','label','dataset','method','group']
 
@@ -37,7 +37,7 @@ def _tidy(rows, dataset):
     extra = [c for c in df.columns if c not in INDEX_COLS]
     return df[INDEX_COLS+extra].sort_values('path', kind='stable').reset_index(drop=True)
 
-# %% ../nbs/01_data_prep.ipynb #7feff8bc
+# %% ../nbs/01_data_prep.ipynb #b5869e28
 def _load_json(fn):
     try: return json.loads(Path(fn).read_text())
     except json.JSONDecodeError as e: raise MetadataError(f"{fn}: not valid JSON ({e})") from None
@@ -65,7 +65,7 @@ def index_dfdc(root, # folder holding `metadata.json`, or `dfdc_train_part_*/` /
                              original=orig, part=part if part!='.' else root.name))
     return _tidy(rows, 'dfdc')
 
-# %% ../nbs/01_data_prep.ipynb #c4e4b627
+# %% ../nbs/01_data_prep.ipynb #dba79c3c
 FAKEAV_TYPES = ('RealVideo-RealAudio','RealVideo-FakeAudio','FakeVideo-RealAudio','FakeVideo-FakeAudio')
 FAKEAV_COLS = ('source','method','category','type','race','gender')
 
@@ -111,7 +111,7 @@ def index_fakeavceleb(root, # folder holding `meta_data.csv` and the four catego
                          target=(d.get('target1') or '').strip()))
     return _tidy(rows, 'fakeavceleb')
 
-# %% ../nbs/01_data_prep.ipynb #d785f166
+# %% ../nbs/01_data_prep.ipynb #aca69205
 FFPP_METHODS = ('Deepfakes','Face2Face','FaceSwap','NeuralTextures','FaceShifter','DeepFakeDetection')
 
 def _ffpp_ids(kind, name):
@@ -159,7 +159,7 @@ def index_ffpp(root, # FF++ root holding `original_sequences/` and/or `manipulat
     for r,g in zip(rows, connected_groups(ids)): r['group'] = g
     return _tidy(rows, 'ffpp')
 
-# %% ../nbs/01_data_prep.ipynb #5bd72253
+# %% ../nbs/01_data_prep.ipynb #e4de8e0b
 def index_folder(root, # folder with `real/` and `fake/` subfolders, or holding `csv`
                  csv_file:str=None, # a CSV of path,label[,group] relative to `root`
                 )->pd.DataFrame:
@@ -189,7 +189,7 @@ def index_folder(root, # folder with `real/` and `fake/` subfolders, or holding 
     if not grouped: log.warning(f"{root}: no identity information; each video is its own split group")
     return _tidy(rows, 'folder')
 
-# %% ../nbs/01_data_prep.ipynb #0f740cd5
+# %% ../nbs/01_data_prep.ipynb #f9684d34
 LAYOUTS = dict(dfdc=index_dfdc, fakeavceleb=index_fakeavceleb, ffpp=index_ffpp, folder=index_folder)
 
 def detect_layout(root)->str:
@@ -210,7 +210,7 @@ def index_videos(root, # dataset root
     if layout not in LAYOUTS: raise ValueError(f"unknown layout {layout!r}; choose one of auto, {', '.join(LAYOUTS)}")
     return LAYOUTS[layout](root)
 
-# %% ../nbs/01_data_prep.ipynb #c382de80
+# %% ../nbs/01_data_prep.ipynb #ee1f1ea2
 def make_layout_fixture(root, # where to build it
                         layout:str, # dfdc, fakeavceleb, ffpp or folder
                        )->Path:
@@ -244,7 +244,7 @@ def make_layout_fixture(root, # where to build it
     else: raise ValueError(f"unknown layout {layout!r}")
     return root
 
-# %% ../nbs/01_data_prep.ipynb #d75fe6c2
+# %% ../nbs/01_data_prep.ipynb #79f2e9f5
 from sklearn.model_selection import StratifiedGroupKFold, GroupShuffleSplit
 
 def _group_holdout(df, frac, seed):
@@ -279,7 +279,7 @@ def split_videos(df:pd.DataFrame, # an index from `index_videos`
         df.loc[sub.index[m], 'split'] = 'valid'
     return df
 
-# %% ../nbs/01_data_prep.ipynb #0b7aae81
+# %% ../nbs/01_data_prep.ipynb #a5636d30
 def frame_indices(n_total:int, # frames in the video
                   n:int=32, # frames wanted
                  )->list:
@@ -319,7 +319,7 @@ def read_frames(fn, # video file
     if not frames: raise VideoReadError(f"{fn}: no frame could be decoded")
     return idxs, frames
 
-# %% ../nbs/01_data_prep.ipynb #68ae056e
+# %% ../nbs/01_data_prep.ipynb #6044f26c
 def _as_f32(o, shape):
     "facenet-pytorch returns object arrays (or None) under numpy 2; make a float32 array of `shape` rows."
     if o is None: return np.zeros((0,)+shape, np.float32)
@@ -382,7 +382,7 @@ class FaceExtractor:
                                  landmarks=lm.round(1).tolist(), crop=crop))
         return recs
 
-# %% ../nbs/01_data_prep.ipynb #e59564b9
+# %% ../nbs/01_data_prep.ipynb #4e598481
 STATUSES = ('ok','no_face','unreadable','missing','unsafe_path')
 _WORKER = {}
 
@@ -419,7 +419,7 @@ def _init_worker(settings):
 
 def _run_one(args): return _process_video(*args)
 
-# %% ../nbs/01_data_prep.ipynb #b7849c2b
+# %% ../nbs/01_data_prep.ipynb #7b2a45c1
 def build_tables(out, # prepared-faces folder
                  index:pd.DataFrame, # the split index (only its videos are tabled)
                 )->tuple:
@@ -445,7 +445,7 @@ def build_tables(out, # prepared-faces folder
     atomic_save(out/'faces.csv', lambda t: faces.to_csv(t, index=False))
     return videos, faces
 
-# %% ../nbs/01_data_prep.ipynb #275f3bfb
+# %% ../nbs/01_data_prep.ipynb #a478defc
 def parse_shard(s)->tuple:
     "'i/n' (0-based i) -> (i, n)."
     if s is None or s=='': return (0,1)
@@ -517,7 +517,7 @@ def prepare_dataset(src, # dataset root
     for r in videos[videos.status!='ok'].itertuples() if len(videos) else []: log.warning(f"{r.status}: {r.path}: {r.message}")
     return summary
 
-# %% ../nbs/01_data_prep.ipynb #832eff1b
+# %% ../nbs/01_data_prep.ipynb #fe55be2c
 @call_parse
 def deepfake_prep(src:str, # dataset root
                   out:str, # output folder

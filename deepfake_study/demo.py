@@ -7,7 +7,7 @@ __all__ = ['DEMO_PREP', 'face_photos', 'portrait_landmarks', 'face_mask', 'color
            'self_blend', 'mouth_region', 'render_video', 'make_demo_data', 'file_lock', 'demo_data',
            'deepfake_demo_data']
 
-# %% ../nbs/01a_demo_data.ipynb #9dbd4b73
+# %% ../nbs/01a_demo_data.ipynb #23f61353
 import os, json, string, fcntl, contextlib, shutil
 from pathlib import Path
 import numpy as np, pandas as pd, cv2
@@ -16,7 +16,7 @@ from fastprogress.fastprogress import progress_bar
 from .core import *
 from .data_prep import prepare_dataset, FAKEAV_TYPES
 
-# %% ../nbs/01a_demo_data.ipynb #23f691f5
+# %% ../nbs/01a_demo_data.ipynb #f0b97afd
 def _tint(gray, rng):
     "Turn a grayscale face into a plausible colour one with a random skin tone."
     tone = np.array([rng.uniform(0.85,1.0), rng.uniform(0.62,0.8), rng.uniform(0.5,0.68)])
@@ -40,7 +40,7 @@ def face_photos(seed:int=0, # seed for the tints
         out.append((name, cv2.resize(np.ascontiguousarray(crop), (128,128), interpolation=cv2.INTER_AREA)))
     return out
 
-# %% ../nbs/01a_demo_data.ipynb #7d92e257
+# %% ../nbs/01a_demo_data.ipynb #6f5a8255
 def portrait_landmarks(portraits:list)->list:
     "MTCNN's five landmarks for each 128x128 portrait (None where no face is found), detected with some context around it."
     from facenet_pytorch import MTCNN
@@ -50,7 +50,7 @@ def portrait_landmarks(portraits:list)->list:
     return [None if l is None or p is None or float(np.asarray(p, np.float32).max())<0.9 else np.asarray(l, np.float32).reshape(-1,5,2)[0]-32
             for p,l in zip(probs, lms)]
 
-# %% ../nbs/01a_demo_data.ipynb #a7982de2
+# %% ../nbs/01a_demo_data.ipynb #fe7a426d
 def face_mask(lm:np.ndarray, # five landmarks (eyes, nose, mouth corners)
               shape=(128,128), # mask size
               scale:float=1.0, # grow (>1) or shrink the face region
@@ -107,7 +107,7 @@ def mouth_region(lm, shape=(128,128), blur:int=9):
     cv2.ellipse(m, (int(c[0]), int(c[1]+w*0.15)), (int(w*0.9), int(w*0.6)), 0, 0, 360, 1., -1)
     return cv2.GaussianBlur(m, (blur,blur), 0)
 
-# %% ../nbs/01a_demo_data.ipynb #252208ce
+# %% ../nbs/01a_demo_data.ipynb #553094c7
 _TEXTURES = ['brick','grass','gravel','coffee','chelsea','rocket','hubble_deep_field','coins','page','moon']
 
 def _background(rng, hw):
@@ -155,7 +155,7 @@ def render_video(fn, # output .mp4
     finally: w.release()
     return Path(fn)
 
-# %% ../nbs/01a_demo_data.ipynb #a926e6f7
+# %% ../nbs/01a_demo_data.ipynb #b578356a
 _RACES = ['African','Asian (East)','Asian (South)','Caucasian (American)','Caucasian (European)']
 
 def _detectable_swap(i, pool, rng, **kw):
@@ -171,13 +171,13 @@ def _dfdc_name(rng): return ''.join(rng.choice(list(string.ascii_lowercase), 10)
 
 def make_demo_data(out, # folder to write `dfdc/` and `fakeavceleb/` into
                    seed:int=0, # everything follows from this seed
-                   n_train:int=48, # identities in the DFDC-layout training set
+                   n_train:int=64, # identities in the DFDC-layout training set
                    frames:int=16, # frames per video
                    progress:bool=True,
                   )->Path:
     "Build the demo datasets into `out` (skipped when a finished build with the same settings is there)."
     out = Path(out); done = out/'DEMO.json'
-    settings = dict(seed=seed, n_train=n_train, frames=frames, version=3)
+    settings = dict(seed=seed, n_train=n_train, frames=frames, version=4)
     if done.is_file() and json.loads(done.read_text())==settings: return out
     rng = np.random.default_rng(seed)
     photos = face_photos(seed)
@@ -225,8 +225,8 @@ def make_demo_data(out, # folder to write `dfdc/` and `fakeavceleb/` into
     save_json(settings, done)
     return out
 
-# %% ../nbs/01a_demo_data.ipynb #af157dc9
-DEMO_PREP = dict(frames=8, size=128, valid=0.15, test=0.15)
+# %% ../nbs/01a_demo_data.ipynb #01d8aa4e
+DEMO_PREP = dict(frames=8, size=128, valid=0.2, test=0.2)
 
 @contextlib.contextmanager
 def file_lock(fn):
@@ -250,7 +250,7 @@ def demo_data(root=None, # where to keep it (default: the study's data folder)
         res['raw'] = root/'raw'
     return res
 
-# %% ../nbs/01a_demo_data.ipynb #17fd641b
+# %% ../nbs/01a_demo_data.ipynb #f9883e53
 @call_parse
 def deepfake_demo_data(out:str, # folder to write the raw demo datasets into
                        seed:int=0, # everything follows from this seed

@@ -6,12 +6,12 @@
 __all__ = ['AGGREGATIONS', 'eer', 'binary_metrics', 'confident_mean', 'video_scores', 'bootstrap_ci', 'evaluate',
            'best_threshold']
 
-# %% ../nbs/01b_metrics.ipynb #c9797652
+# %% ../nbs/01b_metrics.ipynb #38bf5762
 import numpy as np, pandas as pd
 from sklearn.metrics import roc_auc_score, log_loss, average_precision_score, roc_curve, balanced_accuracy_score, accuracy_score
 from .core import *
 
-# %% ../nbs/01b_metrics.ipynb #dc504c8f
+# %% ../nbs/01b_metrics.ipynb #d8656323
 def eer(y, p)->float:
     "Equal error rate: where the false positive rate meets the false negative rate."
     fpr, tpr, _ = roc_curve(y, p)
@@ -36,7 +36,7 @@ def binary_metrics(y, # true labels, 1 = fake
                 ap=float(average_precision_score(y, p)) if both else float('nan'),
                 eer=eer(y, p) if both else float('nan'))
 
-# %% ../nbs/01b_metrics.ipynb #dbf2654b
+# %% ../nbs/01b_metrics.ipynb #829c961d
 def confident_mean(p, # one video's frame probabilities
                    t:float=0.8, # "confidently fake" threshold
                   )->float:
@@ -60,7 +60,7 @@ def video_scores(df:pd.DataFrame, # frame predictions with `video`, `label`, `p_
     out['p_fake'] = g['p_fake'].agg(AGGREGATIONS[agg]); out['n_frames'] = g.size()
     return out.reset_index()
 
-# %% ../nbs/01b_metrics.ipynb #0ef2c5c1
+# %% ../nbs/01b_metrics.ipynb #9a9d4040
 def bootstrap_ci(df:pd.DataFrame, # rows to score, with a `by` column
                  fn, # df -> dict of metrics
                  n_boot:int=1000, # resamples
@@ -83,7 +83,7 @@ def bootstrap_ci(df:pd.DataFrame, # rows to score, with a `by` column
     return {k: [float(np.nanpercentile([s[k] for s in samples], 100*alpha/2)), float(np.nanpercentile([s[k] for s in samples], 100*(1-alpha/2)))]
             for k in keys if not all(np.isnan(s[k]) for s in samples)}
 
-# %% ../nbs/01b_metrics.ipynb #e105f8fe
+# %% ../nbs/01b_metrics.ipynb #1642dcfb
 def evaluate(df:pd.DataFrame, # frame predictions: video, label, p_fake
              thr:float=0.5, # decision threshold
              n_boot:int=200, # bootstrap resamples (0: no CIs)

@@ -6,13 +6,13 @@
 __all__ = ['ARCH_ALIASES', 'PACKAGED_WEIGHTS', 'resolve_arch', 'WeightsUnavailable', 'load_state_dict', 'pretrained_weights',
            'norm_stats', 'create_model', 'head_params']
 
-# %% ../nbs/01c_models.ipynb #3f3d97bc
+# %% ../nbs/01c_models.ipynb #538468c5
 import os, difflib, socket
 from pathlib import Path
 import torch, timm
 from .core import *
 
-# %% ../nbs/01c_models.ipynb #397e2620
+# %% ../nbs/01c_models.ipynb #ff8ad973
 ARCH_ALIASES = {'resnet18':'resnet18', 'resnet':'resnet18', 'nasnet':'nasnetalarge', 'nasnetlarge':'nasnetalarge',
                 'efficientnet':'efficientnet_b0', 'efficientnet_b0':'efficientnet_b0', 'lite0':'tf_efficientnet_lite0'}
 
@@ -26,7 +26,7 @@ def resolve_arch(name:str, # an alias (resnet18, nasnet, efficientnet, lite0) or
     raise ValueError(f"unknown architecture {name!r}" + (f"; did you mean {', '.join(close)}?" if close else "") +
                      f" (aliases: {', '.join(ARCH_ALIASES)}; or any name from timm.list_models())")
 
-# %% ../nbs/01c_models.ipynb #396e7f81
+# %% ../nbs/01c_models.ipynb #15802157
 class WeightsUnavailable(RuntimeError):
     "No pretrained weights could be found for an architecture."
 
@@ -36,7 +36,8 @@ def load_state_dict(fn)->dict:
     if not fn.is_file(): raise FileNotFoundError(f"weights file {fn} does not exist")
     if fn.suffix == '.safetensors':
         from safetensors.torch import load_file
-        return load_file(str(fn))
+        try: return load_file(str(fn))
+        except Exception as e: raise ValueError(f"{fn}: not a valid safetensors file, refused ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     try: sd = torch.load(fn, map_location='cpu', weights_only=True)
     except Exception as e:
         raise ValueError(f"{fn}: refused to load: not a plain tensor checkpoint (only safetensors or weights-only state dicts are read; "
@@ -84,7 +85,7 @@ def pretrained_weights(arch:str, # timm name or alias
                              f"run once online so timm can fetch them, use arch='tf_efficientnet_lite0' whose weights ship in a package, "
                              f"or pretrained=False to train from scratch.")
 
-# %% ../nbs/01c_models.ipynb #71e17155
+# %% ../nbs/01c_models.ipynb #b817332e
 def norm_stats(arch:str)->tuple:
     "`(mean, std)` the architecture's pretrained weights expect."
     cfg = timm.create_model(resolve_arch(arch), pretrained=False).pretrained_cfg

@@ -7,7 +7,7 @@ __all__ = ['log', 'AUGS', 'MODES', 'OPTS', 'resolve_data', 'load_faces', 'Random
            'class_weights', 'build_learner', 'predict_images', 'train_run', 'plot_run', 'load_run', 'metrics_summary',
            'deepfake_train']
 
-# %% ../nbs/01d_train.ipynb #2e79f05c
+# %% ../nbs/01d_train.ipynb #940b192d
 import os, io, json, time, random, logging, hashlib, warnings
 from functools import partial
 from pathlib import Path
@@ -24,7 +24,7 @@ from .models import create_model, resolve_arch, WeightsUnavailable, load_state_d
 
 log = logging.getLogger(__name__)
 
-# %% ../nbs/01d_train.ipynb #a1045163
+# %% ../nbs/01d_train.ipynb #e0225441
 def resolve_data(data=None, # prepared folder, raw dataset folder, or None for the demo's DFDC-layout set
                  **prep_kwargs, # settings for preparing a raw folder
                 )->Path:
@@ -61,7 +61,7 @@ def load_faces(prepared, # prepared-faces folder
     df['fn'] = [str(safe_join(prepared, c)) for c in df['crop']]
     return df
 
-# %% ../nbs/01d_train.ipynb #c7ed98c2
+# %% ../nbs/01d_train.ipynb #35d9fcfc
 class RandomJPEG(RandTransform):
     "Re-encode a training image as JPEG at a random quality."
     order = 5
@@ -92,7 +92,7 @@ def get_augs(aug:str='flip,color,jpeg,blur', # comma-separated subset of flip, c
     batch = ([Flip(p=0.5)] if 'flip' in names else []) + ([Brightness(0.2), Contrast(0.2), Saturation(0.2)] if 'color' in names else [])
     return item, batch
 
-# %% ../nbs/01d_train.ipynb #538035d5
+# %% ../nbs/01d_train.ipynb #b2dd8121
 def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
             size:int=128, bs:int=32, # image side, batch size
             mean=(0.485,0.456,0.406), std=(0.229,0.224,0.225), # normalisation of the backbone's pretraining
@@ -111,14 +111,14 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
                        item_tfms=[Resize(size, method=ResizeMethod.Squish), *item], batch_tfms=[*batch, Normalize.from_stats(mean, std)])
     return dblock.dataloaders(df, bs=bs, num_workers=workers, device=device, seed=seed)
 
-# %% ../nbs/01d_train.ipynb #2ce36e92
+# %% ../nbs/01d_train.ipynb #80c7097c
 def class_weights(labels)->list:
     "Inverse-frequency weights `[w_real, w_fake]` that average to 1 over the samples."
     n = np.bincount(np.asarray(labels, int), minlength=2).astype(float)
     if (n==0).any(): raise ValueError(f"the training split has only one class (counts real={int(n[0])}, fake={int(n[1])})")
     return (n.sum()/(2*n)).tolist()
 
-# %% ../nbs/01d_train.ipynb #8002c922
+# %% ../nbs/01d_train.ipynb #91555925
 MODES = ('baseline','transfer','finetune')
 OPTS = dict(sgd=partial(SGD, mom=0.9), adam=Adam)
 
@@ -159,7 +159,7 @@ def build_learner(dls, # from `get_dls`
                 total_params=int(sum(p.numel() for p in model.parameters())))
     return learn, info
 
-# %% ../nbs/01d_train.ipynb #9f7e9dfa
+# %% ../nbs/01d_train.ipynb #d39aac06
 def _load_img(fn, size):
     return np.asarray(Image.open(fn).convert('RGB').resize((size,size), Image.BILINEAR))
 
@@ -181,7 +181,7 @@ def predict_images(model, # a classifier with outputs (real, fake)
         out.append(model((x-m)/s).float().softmax(-1)[:,1].cpu())
     return torch.cat(out).numpy() if out else np.zeros(0)
 
-# %% ../nbs/01d_train.ipynb #b225ec3e
+# %% ../nbs/01d_train.ipynb #65628ee4
 def _history(learn):
     names = list(learn.recorder.metric_names[1:-1])
     return [dict(zip(names, [None if v is None else float(v) for v in vals])) for vals in learn.recorder.values], \
@@ -251,13 +251,13 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
     atomic_save(out/'model.safetensors', lambda t: save_file({k:v.contiguous() for k,v in model.state_dict().items()}, str(t)))
     atomic_save(out/'predictions.csv', lambda t: preds.to_csv(t, index=False))
     save_json(metrics, out/'metrics.json')
-    cfg.update(status='done', model=info, prepared=str(prepared), blackbox_prepared=str(parts[-1]['fn'].iloc[0]).split('/faces/')[0] if blackbox else None,
+    cfg.update(status='done', model=info, prepared=str(prepared), prep=json.loads((prepared/'prep.json').read_text()) if (prepared/'prep.json').is_file() else None, blackbox_prepared=str(parts[-1]['fn'].iloc[0]).split('/faces/')[0] if blackbox else None,
                n_faces={s:int((faces.split==s).sum()) for s in ('train','valid','test')}, losses=losses, wall_seconds=round(time.time()-t0,1))
     save_json(cfg, out/'config.json')
     plot_run(out)
     return dict(out=out, config=cfg, metrics=metrics)
 
-# %% ../nbs/01d_train.ipynb #392635e7
+# %% ../nbs/01d_train.ipynb #628ab364
 def plot_run(run, # run folder
              save:bool=True):
     "Training curves, ROC curves per split (video level) and the test confusion matrix, saved as PNGs in the run folder."
@@ -294,7 +294,7 @@ def plot_run(run, # run folder
         for k,f in figs.items(): atomic_save(run/f'{k}.png', lambda t, f=f: f.savefig(t, dpi=110, bbox_inches='tight'))
     return figs
 
-# %% ../nbs/01d_train.ipynb #6aeb4d8f
+# %% ../nbs/01d_train.ipynb #a049874d
 def load_run(run, # run folder
              device:str='cpu')->tuple:
     "`(model, config)` from a finished run folder."
@@ -318,7 +318,7 @@ def metrics_summary(m:dict, # a metrics.json dict
                    'majority': d['majority_accuracy'], 'balanced_acc': d['balanced_accuracy']}
     return pd.DataFrame(rows).T
 
-# %% ../nbs/01d_train.ipynb #f7be7994
+# %% ../nbs/01d_train.ipynb #b197c3cf
 @call_parse
 def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, efficientnet, lite0
                    mode:Param("training mode", str, choices=list(MODES))='finetune',

@@ -1,0 +1,42 @@
+"""Seconds per video for `predict_video` on CPU, split into decode, face detection and classification, for
+tf_efficientnet_lite0 and resnet18, against the goal of 3 s per 10-second 1080p video with 32 frames.
+
+    python benchmarks/predict.py [VIDEO_DIR] [--frames 32] [--size 224]
+
+VIDEO_DIR defaults to ../shared/data/samples/dfdc/videos (real 10 s DFDC clips, mostly 1080p). The models carry random
+weights: speed does not depend on what they learned. The baseline in the same run is the naive path (every frame detected
+at full resolution, one at a time) measured by benchmarks/prep.py."""
+import argparse, json, tempfile, time
+from pathlib import Path
+import numpy as np, torch
+from safetensors.torch import save_file
+from deepfake_study.core import save_json, env_info
+from deepfake_study.models import create_model
+from deepfake_study.predict import load_model, predict_video
+
+def fake_run(arch, size, d):
+    "A run folder holding an untrained model, enough for timing."
+    model, info = create_model(arch, pretrained=False)
+    d.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k,v in model.state_dict().items()}, str(d/'model.safetensors'))
+    save_json(dict(status='done', params=dict(size=size), model=info, prep=dict(size=256, margin=0.33, detect_max=960, min_prob=0.9)), d/'config.json')
+    return d
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(); ap.add_argument('videos', nargs='?'); ap.add_argument('--frames', type=int, default=32)
+    ap.add_argument('--size', type=int, default=224); a = ap.parse_args()
+    d = Path(a.videos) if a.videos else Path(__file__).resolve().parents[1].parent/'shared'/'data'/'samples'/'dfdc'/'videos'
+    fns = sorted(d.rglob('*.mp4'))
+    if not fns: raise SystemExit(f"no videos in {d}")
+    print(f"{len(fns)} videos from {d}, {a.frames} frames, classifier input {a.size}px, torch threads={torch.get_num_threads()}")
+    tmp = Path(tempfile.mkdtemp())
+    for arch in ('tf_efficientnet_lite0', 'resnet18'):
+        det = load_model(fake_run(arch, a.size, tmp/arch), 'cpu')
+        predict_video(fns[0], det, frames=4)  # warm-up: model and MTCNN load
+        rows = []
+        for fn in fns:
+            t = time.perf_counter(); r = predict_video(fn, det, frames=a.frames); tot = time.perf_counter()-t
+            rows.append(dict(total=tot, **r['seconds'], faces=r['faces_found']))
+        m = {k: float(np.mean([r[k] for r in rows])) for k in ('total','decode','detect','classify')}
+        print(f"{arch:22s} {m['total']:.2f} s/video (decode {m['decode']:.2f}, detect {m['detect']:.2f}, classify {m['classify']:.2f}); "
+              f"{m['total']/3:.2f}x the 3 s goal; faces/video {np.mean([r['faces'] for r in rows]):.1f}")
