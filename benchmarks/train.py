@@ -1,5 +1,6 @@
 """Training throughput: this project's fastai training path against a plain PyTorch loop over the same timm model, batch size,
-image size and crops, measured in the same run. Prints images/s for both and the ratio.
+image size and crops, measured in the same run. Prints images/s for both and the ratio. The plain loop feeds the network
+the NHWC->NCHW permuted batch as it comes (channels-last strides), the fast layout for oneDNN convolutions on CPU.
 
     python benchmarks/train.py [--arch lite0] [--size 128] [--bs 32] [--batches 12]"""
 import argparse, time

@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['log', 'AUGS', 'MODES', 'OPTS', 'resolve_data', 'load_faces', 'RandomJPEG', 'RandomBlur', 'get_augs', 'get_dls',
-           'class_weights', 'build_learner', 'predict_images', 'train_run', 'plot_run', 'load_run', 'metrics_summary',
-           'deepfake_train']
+           'class_weights', 'PlainTensors', 'build_learner', 'predict_images', 'train_run', 'plot_run', 'load_run',
+           'metrics_summary', 'deepfake_train']
 
-# %% ../nbs/01d_train.ipynb #940b192d
+# %% ../nbs/01d_train.ipynb #1e0356eb
 import os, io, json, time, random, logging, hashlib, warnings
 from functools import partial
 from pathlib import Path
@@ -16,7 +16,7 @@ from PIL import Image, ImageFilter
 from fastcore.script import call_parse, Param
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, ResizeMethod, Flip, Brightness,
                                Contrast, Saturation, Normalize, Learner, CrossEntropyLossFlat, SGD, Adam, accuracy, RocAucBinary,
-                               BnFreeze, RandTransform, PILImage)
+                               BnFreeze, RandTransform, PILImage, OptimWrapper, Callback)
 from .core import *
 from .data_prep import prepare_dataset
 from .metrics import evaluate, best_threshold, video_scores
@@ -24,7 +24,7 @@ from .models import create_model, resolve_arch, WeightsUnavailable, load_state_d
 
 log = logging.getLogger(__name__)
 
-# %% ../nbs/01d_train.ipynb #e0225441
+# %% ../nbs/01d_train.ipynb #6e0f309c
 def resolve_data(data=None, # prepared folder, raw dataset folder, or None for the demo's DFDC-layout set
                  **prep_kwargs, # settings for preparing a raw folder
                 )->Path:
@@ -61,7 +61,7 @@ def load_faces(prepared, # prepared-faces folder
     df['fn'] = [str(safe_join(prepared, c)) for c in df['crop']]
     return df
 
-# %% ../nbs/01d_train.ipynb #35d9fcfc
+# %% ../nbs/01d_train.ipynb #c7a47a7e
 class RandomJPEG(RandTransform):
     "Re-encode a training image as JPEG at a random quality."
     order = 5
@@ -92,7 +92,7 @@ def get_augs(aug:str='flip,color,jpeg,blur', # comma-separated subset of flip, c
     batch = ([Flip(p=0.5)] if 'flip' in names else []) + ([Brightness(0.2), Contrast(0.2), Saturation(0.2)] if 'color' in names else [])
     return item, batch
 
-# %% ../nbs/01d_train.ipynb #b2dd8121
+# %% ../nbs/01d_train.ipynb #a6abab96
 def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
             size:int=128, bs:int=32, # image side, batch size
             mean=(0.485,0.456,0.406), std=(0.229,0.224,0.225), # normalisation of the backbone's pretraining
@@ -111,16 +111,27 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
                        item_tfms=[Resize(size, method=ResizeMethod.Squish), *item], batch_tfms=[*batch, Normalize.from_stats(mean, std)])
     return dblock.dataloaders(df, bs=bs, num_workers=workers, device=device, seed=seed)
 
-# %% ../nbs/01d_train.ipynb #80c7097c
+# %% ../nbs/01d_train.ipynb #251057e9
 def class_weights(labels)->list:
     "Inverse-frequency weights `[w_real, w_fake]` that average to 1 over the samples."
     n = np.bincount(np.asarray(labels, int), minlength=2).astype(float)
     if (n==0).any(): raise ValueError(f"the training split has only one class (counts real={int(n[0])}, fake={int(n[1])})")
     return (n.sum()/(2*n)).tolist()
 
-# %% ../nbs/01d_train.ipynb #91555925
+# %% ../nbs/01d_train.ipynb #c843e75f
 MODES = ('baseline','transfer','finetune')
-OPTS = dict(sgd=partial(SGD, mom=0.9), adam=Adam)
+# PyTorch's own optimizers (their foreach kernels) behind fastai's OptimWrapper: fastai's pure-Python optimizers cost a third of a
+# CPU training step on EfficientNet's ~200 parameter tensors (benchmarks/train.py). fit_one_cycle still schedules lr and momentum.
+OPTS = dict(sgd=partial(OptimWrapper, opt=partial(torch.optim.SGD, momentum=0.9)), adam=partial(OptimWrapper, opt=partial(torch.optim.AdamW, weight_decay=0.01)))
+
+class PlainTensors(Callback):
+    "Hand the model plain channels-last `torch.Tensor`s: fastai's tensor subclasses dispatch every op through `__torch_function__`, and channels-last convolutions are faster on CPU (oneDNN) and GPU alike."
+    order = 100  # after the batch transforms
+    def before_fit(self): self.learn.model.to(memory_format=torch.channels_last)
+    def before_batch(self):
+        self.learn.xb = tuple((x.as_subclass(torch.Tensor).contiguous(memory_format=torch.channels_last) if x.ndim==4 else x.as_subclass(torch.Tensor))
+                              if isinstance(x, torch.Tensor) else x for x in self.xb)
+        self.learn.yb = tuple(y.as_subclass(torch.Tensor) if isinstance(y, torch.Tensor) else y for y in self.yb)
 
 def _splitter(model):
     head = {id(p) for p in model.get_classifier().parameters()}
@@ -148,7 +159,7 @@ def build_learner(dls, # from `get_dls`
     if balance not in ('weights','none'): raise ValueError(f"unknown balance {balance!r}; choose weights or none")
     loss = CrossEntropyLossFlat(weight=torch.tensor(w, dtype=torch.float32, device=dls.device))
     learn = Learner(dls, model, loss_func=loss, opt_func=OPTS[opt], splitter=_splitter, metrics=[accuracy, RocAucBinary()],
-                    train_bn=mode!='transfer', cbs=[BnFreeze()] if mode=='transfer' else [])
+                    train_bn=mode!='transfer', cbs=[PlainTensors()] + ([BnFreeze()] if mode=='transfer' else []))
     learn.create_opt()
     if mode=='transfer': learn.freeze()
     else: learn.unfreeze()
@@ -159,7 +170,7 @@ def build_learner(dls, # from `get_dls`
                 total_params=int(sum(p.numel() for p in model.parameters())))
     return learn, info
 
-# %% ../nbs/01d_train.ipynb #d39aac06
+# %% ../nbs/01d_train.ipynb #a1e22d22
 def _load_img(fn, size):
     return np.asarray(Image.open(fn).convert('RGB').resize((size,size), Image.BILINEAR))
 
@@ -181,7 +192,7 @@ def predict_images(model, # a classifier with outputs (real, fake)
         out.append(model((x-m)/s).float().softmax(-1)[:,1].cpu())
     return torch.cat(out).numpy() if out else np.zeros(0)
 
-# %% ../nbs/01d_train.ipynb #65628ee4
+# %% ../nbs/01d_train.ipynb #044b2774
 def _history(learn):
     names = list(learn.recorder.metric_names[1:-1])
     return [dict(zip(names, [None if v is None else float(v) for v in vals])) for vals in learn.recorder.values], \
@@ -257,7 +268,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
     plot_run(out)
     return dict(out=out, config=cfg, metrics=metrics)
 
-# %% ../nbs/01d_train.ipynb #628ab364
+# %% ../nbs/01d_train.ipynb #aa660277
 def plot_run(run, # run folder
              save:bool=True):
     "Training curves, ROC curves per split (video level) and the test confusion matrix, saved as PNGs in the run folder."
@@ -294,7 +305,7 @@ def plot_run(run, # run folder
         for k,f in figs.items(): atomic_save(run/f'{k}.png', lambda t, f=f: f.savefig(t, dpi=110, bbox_inches='tight'))
     return figs
 
-# %% ../nbs/01d_train.ipynb #a049874d
+# %% ../nbs/01d_train.ipynb #76033e72
 def load_run(run, # run folder
              device:str='cpu')->tuple:
     "`(model, config)` from a finished run folder."
@@ -318,7 +329,7 @@ def metrics_summary(m:dict, # a metrics.json dict
                    'majority': d['majority_accuracy'], 'balanced_acc': d['balanced_accuracy']}
     return pd.DataFrame(rows).T
 
-# %% ../nbs/01d_train.ipynb #b197c3cf
+# %% ../nbs/01d_train.ipynb #fefa7e6d
 @call_parse
 def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, efficientnet, lite0
                    mode:Param("training mode", str, choices=list(MODES))='finetune',
