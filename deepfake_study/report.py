@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['CHAPTERS', 'read_run', 'collect_runs', 'fmt_ci', 'results_table', 'load_config', 'run_study', 'deepfake_report']
 
-# %% ../nbs/07_report.ipynb #73535fb1
+# %% ../nbs/07_report.ipynb #139e751e
 import os, sys, json, time, traceback, itertools, shutil, subprocess
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import call_parse
 from .core import *
 
-# %% ../nbs/07_report.ipynb #98659ab4
+# %% ../nbs/07_report.ipynb #01876afb
 def read_run(d:Path)->dict:
     "One run folder as a flat dict: its parameters, status, wall time and the main metrics per split (video level, mean aggregation)."
     d = Path(d); r = dict(name=d.name, folder=str(d), status='failed', error='')
@@ -65,8 +65,9 @@ def results_table(df:pd.DataFrame)->pd.DataFrame:
         rows.append(row)
     return pd.DataFrame(rows)
 
-# %% ../nbs/07_report.ipynb #a48076f9
-CHAPTERS = dict(baseline='02_baseline.ipynb', transfer='03_transfer.ipynb', finetune='04_finetune.ipynb', embeddings='05_embeddings.ipynb', report='07_report.ipynb')
+# %% ../nbs/07_report.ipynb #851df1ed
+CHAPTERS = dict(baseline='02_baseline.ipynb', transfer='03_transfer.ipynb', finetune='04_finetune.ipynb', embeddings='05_embeddings.ipynb',
+                generalization='06_generalization.ipynb', report='07_report.ipynb')
 
 def load_config(fn)->dict:
     "A study config from YAML, with its grid expanded into named runs."
@@ -140,6 +141,13 @@ def run_study(config='configs/quick.yaml', # study config (YAML)
             if ok: save_json(dict(status='done', params=dict(run=r['run'], mode='embedding')), d/'config.json')
         if not ok: save_json(dict(error=err, when=time.strftime('%Y-%m-%dT%H:%M:%S')), d/'FAILED.json')
         status[r['name']] = 'done' if ok else 'failed'
+    gen = [n for n in cfg.get('generalization', []) if status.get(n) in ('done','skipped (done)')]
+    if gen:
+        d = rd/'generalization'
+        ok, err = _execute(nbs/CHAPTERS['generalization'], rd/'generalization.ipynb',
+                           dict(runs=[str((rd/n).resolve()) for n in gen], data=['demo:fakeavceleb' if bb=='demo' else str(Path(bb).resolve())], out=str(d.resolve())), nbs)
+        status['generalization'] = 'done' if ok else 'failed'
+        if not ok: save_json(dict(error=err), rd/'generalization.FAILED.json')
     stages['runs'] = time.time()-t
     t = time.time()
     ok, err = _execute(nbs/CHAPTERS['report'], out/'report.ipynb', dict(runs=str(rd.resolve())), nbs)
