@@ -7,7 +7,7 @@ __all__ = ['log', 'AUGS', 'MODES', 'OPTS', 'resolve_data', 'load_faces', 'Random
            'class_weights', 'PlainTensors', 'build_learner', 'predict_images', 'train_run', 'plot_run', 'load_run',
            'metrics_summary', 'deepfake_train']
 
-# %% ../nbs/01d_train.ipynb #1e0356eb
+# %% ../nbs/01d_train.ipynb #68508986
 import os, io, json, time, random, logging, hashlib, warnings
 from functools import partial
 from pathlib import Path
@@ -20,11 +20,11 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, 
 from .core import *
 from .data_prep import prepare_dataset
 from .metrics import evaluate, best_threshold, video_scores
-from .models import create_model, resolve_arch, WeightsUnavailable, load_state_dict
+from .models import create_model, resolve_arch, WeightsUnavailable, load_state_dict, norm_stats
 
 log = logging.getLogger(__name__)
 
-# %% ../nbs/01d_train.ipynb #6e0f309c
+# %% ../nbs/01d_train.ipynb #5780ecbf
 def resolve_data(data=None, # prepared folder, raw dataset folder, or None for the demo's DFDC-layout set
                  **prep_kwargs, # settings for preparing a raw folder
                 )->Path:
@@ -61,7 +61,7 @@ def load_faces(prepared, # prepared-faces folder
     df['fn'] = [str(safe_join(prepared, c)) for c in df['crop']]
     return df
 
-# %% ../nbs/01d_train.ipynb #c7a47a7e
+# %% ../nbs/01d_train.ipynb #4bfcf5ec
 class RandomJPEG(RandTransform):
     "Re-encode a training image as JPEG at a random quality."
     order = 5
@@ -92,7 +92,7 @@ def get_augs(aug:str='flip,color,jpeg,blur', # comma-separated subset of flip, c
     batch = ([Flip(p=0.5)] if 'flip' in names else []) + ([Brightness(0.2), Contrast(0.2), Saturation(0.2)] if 'color' in names else [])
     return item, batch
 
-# %% ../nbs/01d_train.ipynb #a6abab96
+# %% ../nbs/01d_train.ipynb #2f1bb132
 def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
             size:int=128, bs:int=32, # image side, batch size
             mean=(0.485,0.456,0.406), std=(0.229,0.224,0.225), # normalisation of the backbone's pretraining
@@ -111,14 +111,14 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
                        item_tfms=[Resize(size, method=ResizeMethod.Squish), *item], batch_tfms=[*batch, Normalize.from_stats(mean, std)])
     return dblock.dataloaders(df, bs=bs, num_workers=workers, device=device, seed=seed)
 
-# %% ../nbs/01d_train.ipynb #251057e9
+# %% ../nbs/01d_train.ipynb #5029b710
 def class_weights(labels)->list:
     "Inverse-frequency weights `[w_real, w_fake]` that average to 1 over the samples."
     n = np.bincount(np.asarray(labels, int), minlength=2).astype(float)
     if (n==0).any(): raise ValueError(f"the training split has only one class (counts real={int(n[0])}, fake={int(n[1])})")
     return (n.sum()/(2*n)).tolist()
 
-# %% ../nbs/01d_train.ipynb #c843e75f
+# %% ../nbs/01d_train.ipynb #f8a34950
 MODES = ('baseline','transfer','finetune')
 # PyTorch's own optimizers (their foreach kernels) behind fastai's OptimWrapper: fastai's pure-Python optimizers cost a third of a
 # CPU training step on EfficientNet's ~200 parameter tensors (benchmarks/train.py). fit_one_cycle still schedules lr and momentum.
@@ -170,7 +170,7 @@ def build_learner(dls, # from `get_dls`
                 total_params=int(sum(p.numel() for p in model.parameters())))
     return learn, info
 
-# %% ../nbs/01d_train.ipynb #a1e22d22
+# %% ../nbs/01d_train.ipynb #abe7dfb5
 def _load_img(fn, size):
     return np.asarray(Image.open(fn).convert('RGB').resize((size,size), Image.BILINEAR))
 
@@ -192,7 +192,7 @@ def predict_images(model, # a classifier with outputs (real, fake)
         out.append(model((x-m)/s).float().softmax(-1)[:,1].cpu())
     return torch.cat(out).numpy() if out else np.zeros(0)
 
-# %% ../nbs/01d_train.ipynb #044b2774
+# %% ../nbs/01d_train.ipynb #b177b613
 def _history(learn):
     names = list(learn.recorder.metric_names[1:-1])
     return [dict(zip(names, [None if v is None else float(v) for v in vals])) for vals in learn.recorder.values], \
@@ -231,10 +231,10 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
     dev = get_device(device)
     prepared = resolve_data(data)
     faces = load_faces(prepared, max_frames=max_frames)
-    dls = get_dls(faces, size, bs, aug=aug, workers=workers, device=dev, seed=seed)
-    learn, info = build_learner(dls, arch, mode, opt, weights, balance, pretrained_fallback)
     # the data pipeline must normalise as the backbone's pretraining did
-    dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)).map(lambda t: setattr(t, 'mean', torch.tensor(info['mean'], device=dev).view(1,3,1,1)) or setattr(t, 'std', torch.tensor(info['std'], device=dev).view(1,3,1,1)))
+    mean, std = norm_stats(arch)
+    dls = get_dls(faces, size, bs, mean=mean, std=std, aug=aug, workers=workers, device=dev, seed=seed)
+    learn, info = build_learner(dls, arch, mode, opt, weights, balance, pretrained_fallback)
     if not progress: learn.remove_cb(learn.progress) if hasattr(learn, 'progress') else None
     distributed = int(os.environ.get('WORLD_SIZE', 1)) > 1
     if distributed:
@@ -268,7 +268,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
     plot_run(out)
     return dict(out=out, config=cfg, metrics=metrics)
 
-# %% ../nbs/01d_train.ipynb #aa660277
+# %% ../nbs/01d_train.ipynb #3457b4a0
 def plot_run(run, # run folder
              save:bool=True):
     "Training curves, ROC curves per split (video level) and the test confusion matrix, saved as PNGs in the run folder."
@@ -305,7 +305,7 @@ def plot_run(run, # run folder
         for k,f in figs.items(): atomic_save(run/f'{k}.png', lambda t, f=f: f.savefig(t, dpi=110, bbox_inches='tight'))
     return figs
 
-# %% ../nbs/01d_train.ipynb #76033e72
+# %% ../nbs/01d_train.ipynb #29f2bab3
 def load_run(run, # run folder
              device:str='cpu')->tuple:
     "`(model, config)` from a finished run folder."
@@ -329,7 +329,7 @@ def metrics_summary(m:dict, # a metrics.json dict
                    'majority': d['majority_accuracy'], 'balanced_acc': d['balanced_accuracy']}
     return pd.DataFrame(rows).T
 
-# %% ../nbs/01d_train.ipynb #fefa7e6d
+# %% ../nbs/01d_train.ipynb #82f4272b
 @call_parse
 def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, efficientnet, lite0
                    mode:Param("training mode", str, choices=list(MODES))='finetune',
