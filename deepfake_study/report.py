@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['CHAPTERS', 'read_run', 'collect_runs', 'fmt_ci', 'results_table', 'load_config', 'run_study', 'deepfake_report']
 
-# %% ../nbs/07_report.ipynb #139e751e
+# %% ../nbs/07_report.ipynb #aba98543
 import os, sys, json, time, traceback, itertools, shutil, subprocess
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import call_parse
 from .core import *
 
-# %% ../nbs/07_report.ipynb #01876afb
+# %% ../nbs/07_report.ipynb #bfb4f197
 def read_run(d:Path)->dict:
     "One run folder as a flat dict: its parameters, status, wall time and the main metrics per split (video level, mean aggregation)."
     d = Path(d); r = dict(name=d.name, folder=str(d), status='failed', error='')
@@ -23,7 +23,7 @@ def read_run(d:Path)->dict:
             r['error'] = json.loads((d/'FAILED.json').read_text()).get('error','failed'); return r
         cfg = json.loads((d/'config.json').read_text())
         p = cfg.get('params', {})
-        r.update({k: p.get(k) for k in ('arch','mode','opt','lr','epochs','size','classifier','run')})
+        r.update({k: p.get(k) for k in ('arch','mode','opt','lr','epochs','size','classifier','run')}, fakes=p.get('fakes', 'real'))
         r.update(wall_seconds=cfg.get('wall_seconds'), git_commit=(cfg.get('env') or {}).get('git_commit'),
                  versions=(cfg.get('env') or {}).get('versions'), weights=(cfg.get('model') or {}).get('weights_source'), params=p)
         if cfg.get('status')!='done': r['error'] = f"status {cfg.get('status')!r}"; return r
@@ -56,7 +56,7 @@ def results_table(df:pd.DataFrame)->pd.DataFrame:
     d = df[(df.status=='done') & df['mode'].isin(['baseline','transfer','finetune'])] if 'mode' in df else df.iloc[:0]
     rows = []
     for r in d.itertuples():
-        row = {'model': r.arch, 'setting': r.mode, 'opt': r.opt, 'lr': r.lr}
+        row = {'model': r.arch, 'setting': r.mode + ('' if getattr(r, 'fakes', 'real') in ('real', None) or pd.isna(getattr(r, 'fakes', 'real')) else f' ({r.fakes} fakes)'), 'opt': r.opt, 'lr': r.lr}
         for s, lab in (('test','holdout'), ('blackbox','black-box')):
             g = lambda k: getattr(r, f'{s}_{k}', None)
             row[f'{lab} AUC [95% CI]'] = fmt_ci(g('auc'), g('auc_ci'))
@@ -65,7 +65,7 @@ def results_table(df:pd.DataFrame)->pd.DataFrame:
         rows.append(row)
     return pd.DataFrame(rows)
 
-# %% ../nbs/07_report.ipynb #851df1ed
+# %% ../nbs/07_report.ipynb #d9443303
 CHAPTERS = dict(baseline='02_baseline.ipynb', transfer='03_transfer.ipynb', finetune='04_finetune.ipynb', embeddings='05_embeddings.ipynb',
                 generalization='06_generalization.ipynb', report='07_report.ipynb')
 
@@ -81,11 +81,14 @@ def load_config(fn)->dict:
         for k in ('arch','mode'):
             if k not in g: raise ValueError(f"{fn}: grid entry {g} lacks {k!r}")
         if g['mode'] not in ('baseline','transfer','finetune'): raise ValueError(f"{fn}: unknown mode {g['mode']!r}")
-        opts, lrs = g.get('opt', ['adam']), g.get('lr', [1e-3])
-        for opt, lr in itertools.product(opts if isinstance(opts, list) else [opts], lrs if isinstance(lrs, list) else [lrs]):
+        opts, lrs, fks = g.get('opt', ['adam']), g.get('lr', [1e-3]), g.get('fakes', ['real'])
+        aslist = lambda v: v if isinstance(v, list) else [v]
+        for fk in aslist(fks):
+            if fk not in ('real','sbi','both'): raise ValueError(f"{fn}: unknown fakes {fk!r} (real, sbi or both)")
+        for opt, lr, fk in itertools.product(aslist(opts), aslist(lrs), aslist(fks)):
             p = dict(arch=g['arch'], opt=opt, lr=float(lr), epochs=int(g.get('epochs', cfg.get('epochs', 2))), size=int(g.get('size', cfg.get('size', 128))),
-                     bs=int(g.get('bs', cfg.get('bs', 32))), seed=int(cfg.get('seed', 42)), max_frames=g.get('max_frames', cfg.get('max_frames')))
-            runs.append(dict(name=f"{g['mode']}-{g['arch']}-{opt}-lr{float(lr):g}", mode=g['mode'], params=p))
+                     bs=int(g.get('bs', cfg.get('bs', 32))), seed=int(cfg.get('seed', 42)), max_frames=g.get('max_frames', cfg.get('max_frames')), fakes=fk)
+            runs.append(dict(name=f"{g['mode']}-{g['arch']}-{opt}-lr{float(lr):g}" + ('' if fk=='real' else f'-{fk}'), mode=g['mode'], params=p))
     names = [r['name'] for r in runs]
     if len(set(names))!=len(names): raise ValueError(f"{fn}: the grid names a run twice")
     cfg['runs'] = runs
@@ -122,13 +125,15 @@ def run_study(config='configs/quick.yaml', # study config (YAML)
     t0 = time.time(); cfg = load_config(config); nbs = _nbs_dir(nbs); out = Path(out); rd = out/'runs'; rd.mkdir(parents=True, exist_ok=True)
     stages = {}
     data, bb = cfg.get('data', {}).get('train', 'demo'), cfg.get('data', {}).get('blackbox', 'demo')
-    from deepfake_study.train import resolve_data
-    t = time.time(); resolve_data(None if data=='demo' else data); bb and resolve_data('demo:fakeavceleb' if bb=='demo' else bb); stages['data'] = time.time()-t
-    status = {}
+    from deepfake_study.train import resolve_data, prep_settings
+    # the black-box set is prepared exactly as the training data (one preprocessing for every dataset)
+    t = time.time(); tp = resolve_data(None if data=='demo' else data); bb and resolve_data('demo:fakeavceleb' if bb=='demo' else bb, **prep_settings(tp))
+    stages['data'] = time.time()-t
+    status, seconds = {}, {}
     todo = [('train', r) for r in cfg['runs']] + [('embeddings', dict(name=f"embeddings-{e}", run=e)) for e in cfg.get('embeddings', [])]
-    t = time.time()
+    stages['train'] = stages['embeddings'] = 0.
     for kind, r in progress_bar(todo, display=progress):
-        d = rd/r['name']
+        d = rd/r['name']; t = time.time()
         if _finished(d): status[r['name']] = 'skipped (done)'; continue
         if (d/'FAILED.json').is_file(): (d/'FAILED.json').unlink()
         if kind=='train':
@@ -141,14 +146,25 @@ def run_study(config='configs/quick.yaml', # study config (YAML)
             if ok: save_json(dict(status='done', params=dict(run=r['run'], mode='embedding')), d/'config.json')
         if not ok: save_json(dict(error=err, when=time.strftime('%Y-%m-%dT%H:%M:%S')), d/'FAILED.json')
         status[r['name']] = 'done' if ok else 'failed'
+        seconds[r['name']] = round(time.time()-t, 1); stages['train' if kind=='train' else 'embeddings'] += time.time()-t
     gen = [n for n in cfg.get('generalization', []) if status.get(n) in ('done','skipped (done)')]
+    t = time.time()
     if gen:
         d = rd/'generalization'
-        ok, err = _execute(nbs/CHAPTERS['generalization'], rd/'generalization.ipynb',
-                           dict(runs=[str((rd/n).resolve()) for n in gen], data=['demo:fakeavceleb' if bb=='demo' else str(Path(bb).resolve())], out=str(d.resolve())), nbs)
-        status['generalization'] = 'done' if ok else 'failed'
-        if not ok: save_json(dict(error=err), rd/'generalization.FAILED.json')
-    stages['runs'] = time.time()-t
+        gp = dict(runs=[str((rd/n).resolve()) for n in gen], data=['demo:fakeavceleb' if bb=='demo' else str(Path(bb).resolve())], out=str(d.resolve()))
+        # rerun only if a run it reads was (re)trained or its inputs changed
+        fresh = any(status.get(n)=='done' for n in gen) or not (d/'matrix.csv').is_file() or not (d/'inputs.json').is_file() \
+                or json.loads((d/'inputs.json').read_text())!=gp
+        if not fresh: status['generalization'] = 'skipped (done)'
+        else:
+            if (d/'inputs.json').is_file(): (d/'inputs.json').unlink()
+            ok, err = _execute(nbs/CHAPTERS['generalization'], rd/'generalization.ipynb', gp, nbs)
+            status['generalization'] = 'done' if ok else 'failed'
+            if ok:
+                save_json(gp, d/'inputs.json')
+                if (rd/'generalization.FAILED.json').is_file(): (rd/'generalization.FAILED.json').unlink()
+            else: save_json(dict(error=err), rd/'generalization.FAILED.json')
+    stages['generalization'] = time.time()-t
     t = time.time()
     ok, err = _execute(nbs/CHAPTERS['report'], out/'report.ipynb', dict(runs=str(rd.resolve())), nbs)
     if not ok: raise RuntimeError(f"the report notebook failed: {err}")
@@ -156,10 +172,10 @@ def run_study(config='configs/quick.yaml', # study config (YAML)
                           capture_output=True, text=True)
     if html.returncode: raise RuntimeError(f"nbconvert failed: {html.stderr[-2000:]}")
     stages['report'] = time.time()-t; stages['total'] = time.time()-t0
-    save_json(dict(status=status, stages_seconds={k: round(v,1) for k,v in stages.items()}), out/'study.json')
+    save_json(dict(status=status, stages_seconds={k: round(v,1) for k,v in stages.items()}, run_seconds=seconds), out/'study.json')
     print(f"report: {out/'index.html'}  ({sum(v=='done' for v in status.values())} run, {sum(v.startswith('skipped') for v in status.values())} skipped, "
           f"{sum(v=='failed' for v in status.values())} failed; " + ', '.join(f'{k} {v:.0f}s' for k,v in stages.items()) + ')')
-    return dict(status=status, stages=stages, html=out/'index.html')
+    return dict(status=status, stages=stages, run_seconds=seconds, html=out/'index.html')
 
 @call_parse
 def deepfake_report(config:str='configs/quick.yaml', # study config (YAML)

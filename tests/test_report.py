@@ -13,25 +13,38 @@ size: 48
 epochs: 1
 max_frames: 2
 grid:
-  - {arch: resnet18, mode: baseline, opt: [adam], lr: [0.001]}
+  - {arch: resnet18, mode: baseline, opt: [adam], lr: [0.001], fakes: [real, sbi]}
+generalization:
+  - baseline-resnet18-adam-lr0.001
+  - baseline-resnet18-adam-lr0.001-sbi
 """
+RUNS = {'baseline-resnet18-adam-lr0.001', 'baseline-resnet18-adam-lr0.001-sbi'}
 
 def test_report_runs_resumes_and_survives_a_corrupt_run(demo, tmp_path):
     cfg = tmp_path/'tiny.yaml'; cfg.write_text(CONFIG); out = tmp_path/'report'
     run = lambda: subprocess.run([str(BIN/'deepfake_report'), '--config', str(cfg), '--out', str(out)], capture_output=True, text=True, cwd=ROOT)
     r = run(); assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     study = json.loads((out/'study.json').read_text())
-    assert study['status'] == {'baseline-resnet18-adam-lr0.001': 'done'}
+    assert study['status'] == {**{n: 'done' for n in RUNS}, 'generalization': 'done'}
+    assert set(study['run_seconds']) == RUNS and {'data','train','generalization','report','total'} <= set(study['stages_seconds'])
     assert (out/'index.html').is_file() and (out/'runs'/'baseline-resnet18-adam-lr0.001.ipynb').is_file()
     m = json.loads((out/'runs'/'baseline-resnet18-adam-lr0.001'/'metrics.json').read_text())
     html = (out/'index.html').read_text()
     assert f"{m['splits']['test']['video_mean']['auc']:.3f}" in html
+    # the SBI run sits beside its twin in the report, with the paired difference the generalization chapter computed
+    import pandas as pd
+    c = pd.read_csv(out/'runs'/'generalization'/'sbi_vs_real.csv')
+    assert set(c.sbi_run) == {'baseline-resnet18-adam-lr0.001-sbi'} and 'holdout' in set(c.dataset) and 'demo-fakeavceleb' in set(c.dataset)
+    assert "Self-blended images against the dataset" in html and f"{c['diff'].iloc[0]:.3f}" in html
+    assert 'sbi_examples.png' not in html  # images are embedded, not linked
+    assert json.loads((out/'runs'/'baseline-resnet18-adam-lr0.001-sbi'/'config.json').read_text())['train_videos']['fake'] == 0
     # rerunning does no training and rebuilds the report
     r = run(); assert r.returncode == 0
-    assert json.loads((out/'study.json').read_text())['status'] == {'baseline-resnet18-adam-lr0.001': 'skipped (done)'}
+    assert json.loads((out/'study.json').read_text())['status'] == {**{n: 'skipped (done)' for n in RUNS}, 'generalization': 'skipped (done)'}
     # a corrupt metrics file: the run is marked failed and the report still renders
     (out/'runs'/'baseline-resnet18-adam-lr0.001'/'metrics.json').write_text('{"splits": ')
     from deepfake_study.report import collect_runs
-    assert collect_runs(out/'runs').status.tolist() == ['failed']
+    st = collect_runs(out/'runs').set_index('name').status
+    assert st['baseline-resnet18-adam-lr0.001'] == 'failed' and st['baseline-resnet18-adam-lr0.001-sbi'] == 'done'
     subprocess.run([str(BIN/'papermill'), str(ROOT/'nbs'/'07_report.ipynb'), str(tmp_path/'r.ipynb'), '-p', 'runs', str(out/'runs')], check=True, capture_output=True, cwd=ROOT/'nbs')
     assert 'JSONDecodeError' in (tmp_path/'r.ipynb').read_text()
