@@ -6,7 +6,7 @@
 __all__ = ['log', 'BLEND_RATIOS', 'FAKES', 'parse_landmarks', 'sbi_mask', 'sbi_source', 'self_blended', 'plot_sbi', 'sbi_table',
            'SBIReader']
 
-# %% ../nbs/01f_sbi.ipynb #cfe50633
+# %% ../nbs/01f_sbi.ipynb #9cf3654a
 import os, json, logging
 from pathlib import Path
 import numpy as np, pandas as pd, cv2
@@ -15,7 +15,7 @@ from .core import *
 
 log = logging.getLogger(__name__)
 
-# %% ../nbs/01f_sbi.ipynb #8627ceae
+# %% ../nbs/01f_sbi.ipynb #b2da3b09
 def parse_landmarks(lm)->np.ndarray:
     "Five (x, y) landmarks as a float32 (5, 2) array, from the JSON text data prep writes or an array; a clear error otherwise."
     try: a = np.asarray(json.loads(lm) if isinstance(lm, str) else lm, dtype=np.float32)
@@ -23,7 +23,7 @@ def parse_landmarks(lm)->np.ndarray:
     if a.shape!=(5,2) or not np.isfinite(a).all(): raise ValueError(f"expected five (x, y) landmarks, got shape {a.shape}: {str(lm)[:80]!r}")
     return a
 
-# %% ../nbs/01f_sbi.ipynb #596de0e7
+# %% ../nbs/01f_sbi.ipynb #bb238a46
 def _smooth_noise(rng, n, k=5, amp=1.0):
     "A smooth periodic random curve of length n in [-amp, amp]."
     f = np.zeros(n); f[:k] = rng.normal(0, 1, k)*np.exp(-np.arange(k)/2); f[0] = 0
@@ -65,7 +65,7 @@ def sbi_mask(lm, # five landmarks (left eye, right eye, nose, mouth left, mouth 
     if blur>1: m = cv2.GaussianBlur(m, (blur, blur), 0)
     return np.clip(m, 0, 1)
 
-# %% ../nbs/01f_sbi.ipynb #a6e6f629
+# %% ../nbs/01f_sbi.ipynb #23a662d8
 def sbi_source(img:np.ndarray, # HWC uint8 RGB face crop
                rng, # numpy Generator
               )->np.ndarray:
@@ -90,7 +90,7 @@ def sbi_source(img:np.ndarray, # HWC uint8 RGB face crop
     M = np.array([[s, 0, (1-s)*w/2+tx], [0, s, (1-s)*h/2+ty]], np.float32)
     return cv2.warpAffine(x, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
-# %% ../nbs/01f_sbi.ipynb #0d614916
+# %% ../nbs/01f_sbi.ipynb #f1415ec7
 BLEND_RATIOS = (0.25, 0.5, 0.75, 1., 1., 1.)
 
 def self_blended(img:np.ndarray, # HWC uint8 RGB face crop
@@ -106,7 +106,7 @@ def self_blended(img:np.ndarray, # HWC uint8 RGB face crop
     out = np.rint(img.astype(np.float32)*(1-m) + src.astype(np.float32)*m).clip(0, 255).astype(np.uint8)
     return out, mask
 
-# %% ../nbs/01f_sbi.ipynb #754f67df
+# %% ../nbs/01f_sbi.ipynb #4dbdfa4e
 def plot_sbi(prepared, # prepared-faces folder
              n:int=6, # how many real crops
              seed:int=0, fn=None):
@@ -127,7 +127,7 @@ def plot_sbi(prepared, # prepared-faces folder
     if fn: atomic_save(fn, lambda t: fig.savefig(t, dpi=110, bbox_inches='tight'))
     return fig
 
-# %% ../nbs/01f_sbi.ipynb #2b7691e1
+# %% ../nbs/01f_sbi.ipynb #c01a2217
 FAKES = ('real', 'sbi', 'both')
 
 def sbi_table(faces:pd.DataFrame, # faces table with `fn`, `label`, `split`, `landmarks` (from `load_faces`)
@@ -159,9 +159,9 @@ class SBIReader:
         if not r['sbi']: return r['fn']
         if r['sbi_seed']>=0: rng = np.random.default_rng(int(r['sbi_seed']))
         else:
-            if self._pid != os.getpid():  # a fresh stream per data-loader worker process
+            if self._pid != os.getpid():  # a stream per data-loader worker: torch seeds each worker differently, and the main process from the run's seed
                 import torch
-                self._pid, self.rng = os.getpid(), np.random.default_rng([self.seed, torch.initial_seed() % 2**32, os.getpid()])
+                self._pid, self.rng = os.getpid(), np.random.default_rng([self.seed, torch.initial_seed() % 2**32])
             rng = self.rng
         img = np.asarray(Image.open(r['fn']).convert('RGB'))
         return self_blended(img, r['landmarks'], rng)[0]
