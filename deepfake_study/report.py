@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['CHAPTERS', 'read_run', 'collect_runs', 'fmt_ci', 'results_table', 'load_config', 'run_study', 'deepfake_report']
 
-# %% ../nbs/07_report.ipynb #aba98543
+# %% ../nbs/07_report.ipynb #31820cfe
 import os, sys, json, time, traceback, itertools, shutil, subprocess
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import call_parse
 from .core import *
 
-# %% ../nbs/07_report.ipynb #bfb4f197
+# %% ../nbs/07_report.ipynb #cf3718a5
 def read_run(d:Path)->dict:
     "One run folder as a flat dict: its parameters, status, wall time and the main metrics per split (video level, mean aggregation)."
     d = Path(d); r = dict(name=d.name, folder=str(d), status='failed', error='')
@@ -65,7 +65,7 @@ def results_table(df:pd.DataFrame)->pd.DataFrame:
         rows.append(row)
     return pd.DataFrame(rows)
 
-# %% ../nbs/07_report.ipynb #d9443303
+# %% ../nbs/07_report.ipynb #48f1cdc3
 CHAPTERS = dict(baseline='02_baseline.ipynb', transfer='03_transfer.ipynb', finetune='04_finetune.ipynb', embeddings='05_embeddings.ipynb',
                 generalization='06_generalization.ipynb', report='07_report.ipynb')
 
