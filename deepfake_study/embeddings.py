@@ -19,7 +19,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from .core import *
 from .metrics import evaluate
 from .models import create_model
-from .train import load_run, load_faces, resolve_data, _load_img
+from .train import load_run, load_faces, resolve_data, batched_forward
 
 # %% ../nbs/05_embeddings.ipynb #b7b2e09f
 def _model_key(run=None, arch=None):
@@ -31,13 +31,7 @@ def _model_key(run=None, arch=None):
 @torch.inference_mode()
 def embed_crops(model, fns:list, size:int, mean, std, bs:int=64, device='cpu')->np.ndarray:
     "Pooled penultimate features (timm `forward_head(pre_logits=True)`) for crop files."
-    model.eval().to(device)
-    m, s = torch.tensor(mean, device=device).view(1,3,1,1), torch.tensor(std, device=device).view(1,3,1,1)
-    out = []
-    for i in range(0, len(fns), bs):
-        x = torch.from_numpy(np.stack([_load_img(f, size) for f in fns[i:i+bs]])).to(device).permute(0,3,1,2).float().div_(255)
-        out.append(model.forward_head(model.forward_features((x-m)/s), pre_logits=True).float().cpu())
-    return torch.cat(out).numpy()
+    return batched_forward(model.to(device), fns, size, mean, std, lambda m, x: m.forward_head(m.forward_features(x), pre_logits=True), bs, device).numpy()
 
 def get_embeddings(faces:pd.DataFrame, # faces with `fn` (from `load_faces`)
                    run=None, # a run folder, or

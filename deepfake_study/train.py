@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'PREP_KEYS', 'AUGS', 'MODES', 'OPTS', 'resolve_data', 'prep_settings', 'load_faces', 'RandomJPEG', 'RandomBlur',
-           'get_augs', 'get_dls', 'class_weights', 'PlainTensors', 'build_learner', 'predict_images', 'train_run',
-           'plot_run', 'load_run', 'metrics_summary', 'deepfake_train']
+           'get_augs', 'get_dls', 'class_weights', 'PlainTensors', 'build_learner', 'batched_forward', 'predict_images',
+           'train_run', 'plot_run', 'load_run', 'metrics_summary', 'deepfake_train']
 
 # %% ../nbs/01d_train.ipynb #a2fd0784
 import os, io, json, time, random, logging, hashlib, warnings
@@ -188,12 +188,13 @@ def _load_img(fn, size):
     return np.asarray(Image.open(fn).convert('RGB').resize((size,size), Image.BILINEAR))
 
 @torch.inference_mode()
-def predict_images(model, # a classifier with outputs (real, fake)
-                   imgs, # file names, or HWC uint8 arrays
-                   size:int, mean, std, # the run's image size and normalisation
-                   bs:int=64, device=None,
-                  )->np.ndarray:
-    "Probability of fake for each image."
+def batched_forward(model, # a network (put in eval mode here)
+                    imgs, # file names, or HWC uint8 arrays
+                    size:int, mean, std, # image size and normalisation
+                    fn, # (model, normalised NCHW batch) -> per-image outputs
+                    bs:int=64, device=None,
+                   )->torch.Tensor:
+    "`fn`'s outputs for every image, loaded, resized and normalised in batches, concatenated on the CPU."
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.eval()
     m, s = torch.tensor(mean, device=device).view(1,3,1,1), torch.tensor(std, device=device).view(1,3,1,1)
@@ -202,8 +203,16 @@ def predict_images(model, # a classifier with outputs (real, fake)
         chunk = [(_load_img(o, size) if isinstance(o, (str, Path)) else np.asarray(Image.fromarray(o).resize((size,size), Image.BILINEAR)))
                  for o in imgs[i:i+bs]]
         x = torch.from_numpy(np.stack(chunk)).to(device).permute(0,3,1,2).float().div_(255)
-        out.append(model((x-m)/s).float().softmax(-1)[:,1].cpu())
-    return torch.cat(out).numpy() if out else np.zeros(0)
+        out.append(fn(model, (x-m)/s).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0)
+
+def predict_images(model, # a classifier with outputs (real, fake)
+                   imgs, # file names, or HWC uint8 arrays
+                   size:int, mean, std, # the run's image size and normalisation
+                   bs:int=64, device=None,
+                  )->np.ndarray:
+    "Probability of fake for each image."
+    return batched_forward(model, imgs, size, mean, std, lambda m, x: m(x).float().softmax(-1)[:,1], bs, device).numpy()
 
 # %% ../nbs/01d_train.ipynb #5a73f25a
 def _history(learn):
