@@ -392,5 +392,3 @@ def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, eff
                       max_frames=max_frames, fakes=fakes, device=device, workers=workers)
     except (ValueError, FileNotFoundError, WeightsUnavailable) as e: raise SystemExit(f"deepfake_train: error: {e}")
     if r.get('metrics'): print(f"{r['out']}\n{metrics_summary(r['metrics']).to_string()}")
-
-if __name__=='__main__' and not hasattr(__import__('sys'), 'ps1') and 'ipykernel' not in __import__('sys').modules: deepfake_train()
