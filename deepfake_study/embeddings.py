@@ -19,7 +19,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from .core import *
 from .metrics import evaluate
 from .models import create_model
-from .train import load_run, load_faces, resolve_data, batched_forward
+from .train import load_run, load_faces, resolve_data, batched_forward, blackbox_splits, prep_settings
 
 # %% ../nbs/05_embeddings.ipynb #b7b2e09f
 def _model_key(run=None, arch=None):
@@ -112,15 +112,15 @@ def compare_classifiers(run=None, # a trained run folder, or
     prepared = resolve_data(data) if data is not None or cfg is None else Path(cfg['prepared'])
     faces = load_faces(prepared, max_frames=max_frames)
     parts = [faces]
-    if blackbox:
-        bb = load_faces(resolve_data('demo:fakeavceleb' if str(blackbox)=='demo' else blackbox), splits=None, max_frames=max_frames)
-        parts.append(bb.assign(split='blackbox'))
+    for split, b in blackbox_splits(blackbox).items():
+        bb = load_faces(resolve_data('demo:fakeavceleb' if str(b)=='demo' else b, **prep_settings(prepared)), splits=None, max_frames=max_frames)
+        parts.append(bb.assign(split=split))
     allf = pd.concat(parts, ignore_index=True)
     X = get_embeddings(allf, run=run, arch=arch)
     tr = (allf['split']=='train').values
     if triplet: proj = triplet_projection(X[tr], allf.loc[tr,'label'].values, seed=seed); X = proj(X)
     out = Path(out) if out else study_dir('runs')/f"embeddings-{Path(run).name if run else arch}{'-triplet' if triplet else ''}"
-    evals = [s for s in ('valid','test','blackbox') if (allf['split']==s).any()]
+    evals = [s for s in ('valid','test', *blackbox_splits(blackbox)) if (allf['split']==s).any()]
     rows = []
     for name in classifiers:
         t0 = time.time()

@@ -11,7 +11,7 @@ import os, json, logging
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .core import *
-from .metrics import evaluate, binary_metrics, video_scores, best_threshold, paired_difference
+from .metrics import evaluate, binary_metrics, video_scores, best_threshold, paired_difference, rates_at
 from .train import load_run, load_faces, resolve_data, predict_images, _load_img, prep_settings, PREP_KEYS
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ def evaluate_run_on(run, data, out=None, n_boot:int=1000, seed:int=0, **kwargs)-
     thr_best = best_threshold(v.label, v.p_fake) if v.label.nunique()==2 else 0.5
     res = dict(threshold=0.5, splits={'target': evaluate(preds, 0.5, n_boot=n_boot, seed=seed)},
                thresholds=dict(source_valid=thr_src, target_best=thr_best,
-                               at_source_valid=binary_metrics(v.label, v.p_fake, thr_src), at_target_best=binary_metrics(v.label, v.p_fake, thr_best)),
+                               at_source_valid=binary_metrics(v.label, v.p_fake, thr_src), at_target_best=binary_metrics(v.label, v.p_fake, thr_best),
+                               # on a fake-only set the detection rate at the source's threshold is the number there is
+                               rates_at_source_valid=rates_at(v.label, v.p_fake, thr_src)),
                calibration=calibration(v.label, v.p_fake))
     if out:
         out = Path(out); save_json(res, out/'metrics.json')

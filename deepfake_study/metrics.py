@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['AGGREGATIONS', 'eer', 'binary_metrics', 'confident_mean', 'video_scores', 'bootstrap_samples', 'bootstrap_ci',
-           'evaluate', 'best_threshold', 'paired_difference']
+           'evaluate', 'best_threshold', 'paired_difference', 'wilson_ci', 'rates_at']
 
 # %% ../nbs/01b_metrics.ipynb #d7329fc1
 import numpy as np, pandas as pd
@@ -150,3 +150,25 @@ def paired_difference(a:pd.DataFrame, b:pd.DataFrame, # video-level tables (vide
     ci = [float(np.nanpercentile(diffs, 100*alpha/2)), float(np.nanpercentile(diffs, 100*(1-alpha/2)))] if ok else None
     return dict(metric=metric, a=float(binary_metrics(y, m.p_fake_a)[metric]), b=float(binary_metrics(y, m.p_fake_b)[metric]), diff=float(f(m)), ci=ci,
                 p_not_better=float((diffs<=0).mean()) if ok else None, n_videos=int(len(m)), n_real=int((y==0).sum()), n_boot=int(len(diffs)))
+
+# %% ../nbs/01b_metrics.ipynb #1d5f1e89
+def wilson_ci(k:int, n:int, alpha:float=0.05)->list|None:
+    "Wilson score interval for `k` successes in `n` trials (None when n is 0)."
+    if n <= 0: return None
+    from scipy.stats import norm
+    z = norm.ppf(1-alpha/2); ph = k/n
+    c, h = (ph + z*z/(2*n))/(1 + z*z/n), z*np.sqrt(ph*(1-ph)/n + z*z/(4*n*n))/(1 + z*z/n)
+    # at k = 0 or k = n the bound is exactly 0 or 1 (the formula gives it up to rounding)
+    return [0. if k==0 else float(max(0., c-h)), 1. if k==n else float(min(1., c+h))]
+
+def rates_at(y, # true labels, 1 = fake
+             p, # predicted probability of fake
+             thr:float, # the decision threshold, fixed beforehand (e.g. on the validation split)
+            )->dict:
+    "Detection rate (fakes flagged) and the share of reals passed at `thr`, each with its count and Wilson 95% CI."
+    y, p = np.asarray(y, int), np.asarray(p, float)
+    nf, nr = int((y==1).sum()), int((y==0).sum())
+    kf, kr = int((p[y==1]>=thr).sum()), int((p[y==0]<thr).sum())
+    return dict(threshold=float(thr), n_fake=nf, n_real=nr,
+                detection_rate=kf/nf if nf else None, detection_ci=wilson_ci(kf, nf),
+                real_pass_rate=kr/nr if nr else None, real_pass_ci=wilson_ci(kr, nr))
