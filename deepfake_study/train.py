@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['log', 'PREP_KEYS', 'AUGS', 'MODES', 'OPTS', 'resolve_data', 'blackbox_splits', 'prep_settings', 'load_faces',
            'RandomJPEG', 'RandomBlur', 'get_augs', 'get_dls', 'class_weights', 'PlainTensors', 'build_learner',
-           'batched_forward', 'predict_images', 'train_run', 'plot_run', 'load_run', 'metrics_summary',
-           'deepfake_train']
+           'batched_forward', 'predict_images', 'fit_distributed', 'train_run', 'plot_run', 'load_run',
+           'metrics_summary', 'deepfake_train']
 
 # %% ../nbs/01d_train.ipynb #a2fd0784
 import os, re, io, json, time, random, logging, hashlib, warnings
@@ -231,6 +231,48 @@ def predict_images(model, # a classifier with outputs (real, fake)
     "Probability of fake for each image."
     return batched_forward(model, imgs, size, mean, std, lambda m, x: m(x).float().softmax(-1)[:,1], bs, device).numpy()
 
+# %% ../nbs/01d_train.ipynb #e8c184ba
+def _dist_rank()->int: return int(os.environ.get('RANK', 0))
+def _dist_world()->int: return int(os.environ.get('WORLD_SIZE', 1))
+
+try:
+    from fastai.distributed import DistributedDL
+    class ShardDL(DistributedDL):
+        "fastai's `DistributedDL`, broadcasting on the process group's device (CPU under gloo) and recording the item indices this rank drew each epoch."
+        def _broadcast(self, t, rank):
+            dev = 'cuda' if torch.distributed.get_backend()=='nccl' else 'cpu'
+            t = torch.tensor(t, dtype=torch.long, device=dev); torch.distributed.broadcast(t, rank)
+            return t.cpu().tolist()
+        def get_idxs(self):
+            idxs = super().get_idxs()
+            self.drawn = getattr(self, 'drawn', []) + [[int(i) for i in idxs]]
+            return idxs
+except ImportError: ShardDL = None  # accelerate not installed: single-process training only
+
+def fit_distributed(learn, epochs:int, lr:float)->dict:
+    "Fit `learn` data-parallel through fastai's `distrib_ctx`; returns, on every rank, what each rank drew from the training set in the first epoch."
+    from fastai.distributed import DistributedTrainer
+    import torch.distributed as tdist
+    on_cuda = torch.device(learn.dls.device or 'cpu').type=='cuda'
+    made = []
+    # SyncBatchNorm needs CUDA; Accelerate takes a CPU process group (gloo) as distributed only when told cpu=True
+    with learn.distrib_ctx(sync_bn=on_cuda, in_notebook=False, cpu=not on_cuda):
+        cb = next(c for c in learn.cbs if isinstance(c, DistributedTrainer))
+        def wrap(dl, cb=cb):
+            if isinstance(dl, ShardDL): return dl
+            d = ShardDL(dl, device=getattr(cb.learn.model, 'device', None) or dl.device); made.append(d); return d
+        cb._wrap_dl = wrap
+        learn.fit_one_cycle(epochs, lr)
+    train = next(d for d in made if d.dl is learn.dls.train)
+    mine = dict(rank=tdist.get_rank(), items=sorted(train.drawn[0]) if getattr(train, 'drawn', None) else [])
+    every = [None]*tdist.get_world_size(); tdist.all_gather_object(every, mine)
+    sets = [set(e['items']) for e in sorted(every, key=lambda e: e['rank'])]
+    n = len(learn.dls.train.items)
+    # DistributedDL pads the order to a multiple of the world size by repeating its first items: at most world_size-1 repeats
+    return dict(world_size=len(sets), backend=tdist.get_backend(), train_items=n, items_per_rank=[len(s) for s in sets],
+                shared_between_ranks=len(set.intersection(*sets)) if len(sets)>1 else 0, covered=len(set.union(*sets)),
+                pad=(-n) % len(sets))
+
 # %% ../nbs/01d_train.ipynb #5a73f25a
 def _history(learn):
     names = list(learn.recorder.metric_names[1:-1])
@@ -270,13 +312,14 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
                   blackbox=(list(map(str, bbs.values())) if len(bbs)>1 else str(bbs['blackbox'])) if bbs else None, seed=seed, aug=aug, balance=balance, weights=str(weights) if weights else None,
                   max_frames=max_frames, fakes=fakes)
     cfg = dict(params=params, status='running', started=time.strftime('%Y-%m-%dT%H:%M:%S'), env=env_info())
-    save_json(cfg, out/'config.json')
+    if _dist_rank()==0: save_json(cfg, out/'config.json')  # under several processes, rank 0 alone writes the run folder
     try: return _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed, aug, balance, weights, pretrained_fallback,
                        max_frames, device, workers, n_boot, fakes, progress)
     except BaseException as e:
         # a run that fails after its folder exists says so, with the error; it is never left 'running'
         cfg.update(status='failed', error=f"{type(e).__name__}: {e}", wall_seconds=round(time.time()-t0, 1))
-        save_json(cfg, out/'config.json'); raise
+        if _dist_rank()==0: save_json(cfg, out/'config.json')
+        raise
 
 def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed, aug, balance, weights, pretrained_fallback,
            max_frames, device, workers, n_boot, fakes, progress):
@@ -296,11 +339,10 @@ def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed,
     learn, info = build_learner(dls, arch, mode, opt, weights, balance, pretrained_fallback)
     lap('setup')
     if not progress: learn.remove_cb(learn.progress) if hasattr(learn, 'progress') else None
-    distributed = int(os.environ.get('WORLD_SIZE', 1)) > 1
-    if distributed:
-        from fastai.distributed import rank_distrib
-        with learn.distrib_ctx(in_notebook=False): learn.fit_one_cycle(epochs, lr)
-        if rank_distrib()!=0: return dict(out=out)
+    if _dist_world() > 1:
+        cfg['distributed'] = fit_distributed(learn, epochs, lr)
+        if _dist_rank()!=0: return dict(out=out, rank=_dist_rank())  # rank 0 evaluates and writes the run folder
+        learn.model = getattr(learn.model, 'module', learn.model)  # the plain network, as a single-process run saves it
     else: learn.fit_one_cycle(epochs, lr)
     lap('fit')
     hist, losses = _history(learn)

@@ -76,3 +76,16 @@ def test_splits_never_share_a_group():
 def test_malformed_metadata_names_file_and_entry(tmp_path):
     (tmp_path/'metadata.json').write_text('{"v.mp4": {"label": "SORT-OF"}}')
     with pytest.raises(MetadataError, match=r"metadata.json: entry 'v.mp4'"): index_dfdc(tmp_path)
+
+def test_shards_on_several_machines_then_a_rebuild(small_raw, tmp_path):
+    "Prep across machines: `--shard 0/2` and `--shard 1/2` into one folder (as a Slurm array would), then a run without --shard only rebuilds the tables, identical to an unsharded prep."
+    ref, out = tmp_path/'ref', tmp_path/'sharded'
+    prepare_dataset(small_raw, ref, frames=2, size=48, workers=0, progress=False)
+    cmd = [str(BIN/'deepfake_prep'), str(small_raw), str(out), '--frames', '2', '--size', '48', '--workers', '0']
+    for sh in ('1/2', '0/2'):
+        r = subprocess.run(cmd + ['--shard', sh], capture_output=True, text=True); assert r.returncode == 0, r.stderr[-2000:]
+    n = len(json.loads((small_raw/'metadata.json').read_text()))
+    assert len(list((out/'records').glob('*.json'))) == n
+    r = subprocess.run(cmd, capture_output=True, text=True); assert r.returncode == 0, r.stderr[-2000:]
+    assert f'0 processed, {n} already done' in r.stdout
+    for t in ('videos.csv','faces.csv'): assert _md5(out/t) == _md5(ref/t), t
