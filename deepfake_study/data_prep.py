@@ -10,7 +10,7 @@ __all__ = ['log', 'VIDEO_EXTS', 'INDEX_COLS', 'FAKEAV_TYPES', 'FAKEAV_COLS', 'FF
            'FaceExtractor', 'build_tables', 'parse_shard', 'prepare_dataset', 'deepfake_prep']
 
 # %% ../nbs/01_data_prep.ipynb #65c39ab9
-import os, re, json, csv, logging, time, multiprocessing as mp
+import os, re, json, csv, logging, time, contextlib, multiprocessing as mp
 from pathlib import Path
 from collections import Counter
 import numpy as np, pandas as pd
@@ -28,19 +28,45 @@ INDEX_COLS = ['path','video','label','dataset','method','group']
 class MetadataError(ValueError):
     "Dataset metadata that cannot be trusted: bad JSON, missing columns, unknown labels."
 
+def _dedupe(df, dataset):
+    "One row per path: identical repeats are a warning and one row; repeats that disagree are an error naming both."
+    dup = df[df.duplicated('path', keep=False)]
+    if not len(dup): return df
+    cols = [c for c in df.columns if c not in ('row',)]
+    for pth, g in dup.groupby('path', sort=True):
+        if len(g[cols].astype(str).drop_duplicates()) > 1:
+            a, b = g.iloc[0], g.iloc[1]
+            where = lambda r: str(r['row']) if 'row' in r and not pd.isna(r['row']) else 'an entry'
+            raise MetadataError(f"{dataset} metadata lists {pth!r} twice with different values ({where(a)}: label {a['label']}, {where(b)}: label {b['label']})")
+    log.warning(f"{dataset} metadata lists {dup.path.nunique()} video(s) more than once with the same values; kept once, e.g. {dup.path.iloc[0]!r}")
+    return df.drop_duplicates('path', keep='first')
+
 def _tidy(rows, dataset):
     df = pd.DataFrame(rows)
     if not len(df): raise MetadataError(f"no videos found for a {dataset} layout")
+    df = _dedupe(df, dataset).drop(columns=['row'], errors='ignore')
     df['dataset'] = dataset
-    df['video'] = df['path'].map(lambda p: os.path.splitext(p)[0])
+    # a video's id is its path without the extension, unless two files differ only by extension (x.mp4, x.avi): then the whole path
+    stem = df['path'].map(lambda p: os.path.splitext(p)[0])
+    df['video'] = np.where(stem.duplicated(keep=False), df['path'], stem)
     df['label'] = df['label'].astype(int)
     extra = [c for c in df.columns if c not in INDEX_COLS]
     return df[INDEX_COLS+extra].sort_values('path', kind='stable').reset_index(drop=True)
 
 # %% ../nbs/01_data_prep.ipynb #b5869e28
+def _no_dup_keys(pairs):
+    keys = [k for k, _ in pairs]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup: raise MetadataError(f"duplicate key {dup[0]!r}")
+    return dict(pairs)
+
 def _load_json(fn):
-    try: return json.loads(Path(fn).read_text())
+    "JSON from `fn`, with every way it can be bad (encoding, syntax, nesting, duplicate keys) a `MetadataError` naming the file."
+    try: return json.loads(Path(fn).read_bytes().decode('utf-8'), object_pairs_hook=_no_dup_keys)
+    except UnicodeDecodeError as e: raise MetadataError(f"{fn}: not valid UTF-8 ({e})") from None
     except json.JSONDecodeError as e: raise MetadataError(f"{fn}: not valid JSON ({e})") from None
+    except RecursionError: raise MetadataError(f"{fn}: JSON nested too deeply to be metadata") from None
+    except MetadataError as e: raise MetadataError(f"{fn}: {e}") from None
 
 def index_dfdc(root, # folder holding `metadata.json`, or `dfdc_train_part_*/` / `train_sample_videos/` folders that do
               )->pd.DataFrame:
@@ -58,10 +84,11 @@ def index_dfdc(root, # folder holding `metadata.json`, or `dfdc_train_part_*/` /
             try: lbl = parse_label(e['label'])
             except ValueError as err: raise MetadataError(f"{fn}: entry {name!r}: {err}") from None
             orig = e.get('original') or None
+            if orig is not None and not isinstance(orig, str): raise MetadataError(f"{fn}: entry {name!r}: 'original' must be a file name, got {type(orig).__name__} {orig!r}")
             if lbl==FAKE and not orig: log.warning(f"{fn}: fake {name!r} names no original; grouped by itself")
             rel = name if part=='.' else f"{part}/{name}"
             src = orig if lbl==FAKE and orig else name
-            rows.append(dict(path=rel, label=lbl, method='dfdc' if lbl else 'real', group=os.path.splitext(src)[0],
+            rows.append(dict(row=f"{fn.name}:{name}", path=rel, label=lbl, method='dfdc' if lbl else 'real', group=os.path.splitext(src)[0],
                              original=orig, part=part if part!='.' else root.name))
     df = _tidy(rows, 'dfdc')
     # videos no metadata.json labels (a part folder without one, or files a metadata.json does not list): skipped, counted
@@ -214,7 +241,7 @@ def index_folder(root, # folder with `real/` and `fake/` subfolders, or holding 
         for i,r in df.iterrows():
             try: lbl = parse_label(r['label'])
             except ValueError as e: raise MetadataError(f"{root/csv_file}: row {i+2} ({r['path']}): {e}") from None
-            rows.append(dict(path=str(r['path']), label=lbl, method='fake' if lbl else 'real',
+            rows.append(dict(row=f"{csv_file} line {i+2}", path=str(r['path']), label=lbl, method='fake' if lbl else 'real',
                              group=str(r['group']) if 'group' in df.columns else os.path.splitext(str(r['path']))[0]))
         grouped = 'group' in df.columns
     else:
@@ -404,8 +431,10 @@ class VideoReadError(RuntimeError):
 def read_frames(fn, # video file
                 n:int=32, # evenly spaced frames to read
                 seek_gap:int=60, # seek rather than decode through gaps longer than this
+                info:dict=None, # if given, filled with the frame count the file reports and how many frames were asked of it
                )->tuple:
-    "`(indices, frames)` with frames as RGB uint8 arrays; raises `VideoReadError` on files that do not decode."
+    "`(indices, frames)` with frames as RGB uint8 arrays (only frames really decoded: stale repeats after a seek are dropped); raises `VideoReadError` on files that do not decode."
+    if n < 1: raise ValueError(f"frames={n}: at least one frame must be read")
     fn = Path(fn)
     if not fn.is_file(): raise FileNotFoundError(f"video {fn} does not exist")
     if fn.stat().st_size == 0: raise VideoReadError(f"{fn}: empty file (0 bytes)")
@@ -415,16 +444,21 @@ def read_frames(fn, # video file
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         if total <= 0: raise VideoReadError(f"{fn}: reports no frames")
         want = frame_indices(total, n)
-        idxs, frames, pos = [], [], 0
+        if info is not None: info.update(total=total, wanted=len(want))
+        idxs, frames, pos, prev = [], [], 0, None
         for i in want:
-            if i - pos > seek_gap:
-                cap.set(cv2.CAP_PROP_POS_FRAMES, i); pos = i
+            sought = i - pos > seek_gap
+            if sought: cap.set(cv2.CAP_PROP_POS_FRAMES, i); pos = i
             while pos < i:
                 if not cap.grab(): break
                 pos += 1
             if pos < i: break
             ok, fr = cap.read(); pos += 1
             if not ok or fr is None: break
+            # a seek past what a damaged file can decode may hand back the last good frame again: a stale frame, not frame i
+            h = hash(fr.tobytes())
+            if sought and h==prev: continue
+            prev = h
             idxs.append(i); frames.append(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB))
     finally: cap.release()
     if not frames: raise VideoReadError(f"{fn}: no frame could be decoded")
@@ -469,6 +503,9 @@ class FaceExtractor:
         h, w = frames[0].shape[:2]
         sc = min(1., self.detect_max/max(h,w)) if self.detect_max else 1.
         small = [cv2.resize(f, (round(w*sc), round(h*sc)), interpolation=cv2.INTER_AREA) if sc<1 else f for f in frames]
+        # MTCNN's image pyramid is empty for frames smaller than its minimum face (it would fail in torch.cat): no face can be found
+        if min(min(s.shape[:2]) for s in small) < self.mtcnn.min_face_size:
+            return [(np.zeros((0,4), np.float32), np.zeros(0, np.float32), np.zeros((0,5,2), np.float32)) for _ in frames]
         same = all(s.shape==small[0].shape for s in small)
         if same: bs, ps, ls = self.mtcnn.detect(np.stack(small), landmarks=True)
         else:
@@ -494,21 +531,23 @@ class FaceExtractor:
         return recs
 
 # %% ../nbs/01_data_prep.ipynb #4e598481
-STATUSES = ('ok','no_face','unreadable','missing','unsafe_path')
+STATUSES = ('ok','partial','no_face','unreadable','missing','unsafe_path','error')
 _WORKER = {}
 
 def _record_path(out, video): return Path(out)/'records'/f"{video}.json"
 
 def _process_video(row:dict, src, out, settings:dict, fx=None)->dict:
-    "Extract one video's faces into `out` and write its record; returns the record."
+    "Extract one video's faces into `out` and write its record; returns the record. Nothing about one video can stop the others."
     rec = dict(row); rec.update(status='ok', n_frames=0, n_faces=0, message='', faces=[])
-    try: fn = safe_join(src, row['path']); rp = safe_join(Path(out)/'records', row['video']+'.json')
+    try: rp = safe_join(Path(out)/'records', row['video']+'.json')
     except UnsafePathError as e:
-        rec.update(status='unsafe_path', message=str(e)); return rec  # never written anywhere under out
-    try: idxs, frames = read_frames(fn, settings['frames'])
-    except FileNotFoundError as e: rec.update(status='missing', message=str(e))
-    except VideoReadError as e: rec.update(status='unreadable', message=str(e))
-    else:
+        rec.update(status='unsafe_path', message=str(e)); return rec  # never written anywhere under out; build_tables lists it
+    try: fn = safe_join(src, row['path'])
+    except UnsafePathError as e:
+        rec.update(status='unsafe_path', message=str(e)); save_json(rec, rp); return rec  # a refused symlink or ../ path is a row, counted
+    try:
+        info = {}
+        idxs, frames = read_frames(fn, settings['frames'], info=info)
         if fx is None: fx = _WORKER['fx']
         faces = fx.extract(frames)
         rec['n_frames'] = len(idxs)
@@ -518,13 +557,30 @@ def _process_video(row:dict, src, out, settings:dict, fx=None)->dict:
             atomic_save(fn_out, lambda t, c=f['crop']: cv2.imwrite(str(t), cv2.cvtColor(c, cv2.COLOR_RGB2BGR)) or _raise(IOError(f"cannot write {t}")))
             rec['faces'].append(dict(frame=idxs[f['pos']], face=f['face'], box=f['box'], prob=f['prob'], landmarks=f['landmarks'], crop=rel))
         rec['n_faces'] = len(rec['faces'])
-        if not faces: rec.update(status='no_face', message=f"no face above p={settings['min_prob']} in {len(idxs)} frames")
+        h, w = frames[0].shape[:2]
+        if not faces:
+            small = min(h, w)*min(1., settings['detect_max']/max(h, w) if settings.get('detect_max') else 1.) < fx.mtcnn.min_face_size
+            rec.update(status='no_face', message=f"frames of {w}x{h} are too small for the detector (minimum face {fx.mtcnn.min_face_size} px)" if small
+                       else f"no face above p={settings['min_prob']} in {len(idxs)} frames")
+        elif len(idxs) < info['wanted']/2:
+            rec.update(status='partial', message=f"only {len(idxs)} distinct frames of the {info['wanted']} asked for could be read (the file claims {info['total']})")
+    except FileNotFoundError as e: rec.update(status='missing', message=str(e), faces=[], n_faces=0)
+    except VideoReadError as e: rec.update(status='unreadable', message=str(e), faces=[], n_faces=0)
+    except Exception as e: rec.update(status='error', message=f"{type(e).__name__}: {e}", faces=[], n_faces=0)
     save_json(rec, rp)
     return rec
 
 def _raise(e): raise e
 
+def _die_with_parent():
+    "Linux: this process gets SIGTERM when its parent dies, so no worker outlives a killed prep."
+    try:
+        import ctypes, signal
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): pass
+
 def _init_worker(settings):
+    _die_with_parent()
     import torch; torch.set_num_threads(1)
     _WORKER['fx'] = FaceExtractor(**{k:settings[k] for k in ('size','margin','max_faces','detect_max','min_prob')}, device=settings['device'])
 
@@ -550,6 +606,9 @@ def build_tables(out, # prepared-faces folder
                               box=json.dumps(f['box']), landmarks=json.dumps(f['landmarks'])))
     videos = pd.DataFrame(vrows)
     faces = pd.DataFrame(frows, columns=['video','path','frame','face','crop','label','group','split','dataset','method','prob','box','landmarks'])
+    # never a video or a crop twice: the tables are checked before they are written
+    if len(videos) and videos['video'].duplicated().any(): raise RuntimeError(f"{out}: video ids listed twice: {sorted(videos.video[videos.video.duplicated()])[:3]}")
+    if len(faces) and faces['crop'].duplicated().any(): raise RuntimeError(f"{out}: crops listed twice: {sorted(faces.crop[faces.crop.duplicated()])[:3]}")
     if len(videos): videos = videos.sort_values('path', kind='stable').reset_index(drop=True)
     if len(faces): faces = faces.sort_values(['path','frame','face'], kind='stable').reset_index(drop=True)
     atomic_save(out/'videos.csv', lambda t: videos.to_csv(t, index=False))
@@ -587,13 +646,31 @@ def prepare_dataset(src, # dataset root
                    )->dict:
     "Index, split and extract faces from the dataset at `src` into `out`; resumable. Returns a summary of statuses."
     src, out = Path(src), Path(out)
+    if frames < 1: raise ValueError(f"frames={frames}: at least one frame per video")
+    if size < 16: raise ValueError(f"size={size}: crops must be at least 16 px")
+    out.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out): return _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, valid, test, seed, splits, device, workers, shard, progress)
+
+@contextlib.contextmanager
+def _exclusive(out):
+    "One writer per output folder: a second prep into `out` while one runs fails at once with a clear message (the lock dies with its process)."
+    import fcntl
+    f = open(Path(out)/'.prep.lock', 'a+')
+    try:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0); raise ValueError(f"{out} is being prepared by another process ({f.read().strip() or 'pid unknown'}); wait for it or use another folder") from None
+        f.seek(0); f.truncate(); f.write(f"pid {os.getpid()}"); f.flush()
+        yield
+    finally: f.close()
+
+def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, valid, test, seed, splits, device, workers, shard, progress):
     lay = layout if layout!='auto' else detect_layout(src)
     raw = index_videos(src, lay, splits)
     official = 'official_split' in raw and raw['official_split'].notna().any()
     settings = dict(layout=lay, frames=frames, size=size, margin=margin, max_faces=max_faces,
                     detect_max=detect_max, min_prob=min_prob, valid=valid, test=test, seed=seed,
                     split='official' if official else 'grouped')
-    out.mkdir(parents=True, exist_ok=True)
     pj = out/'prep.json'
     if pj.is_file():
         old = json.loads(pj.read_text())

@@ -51,14 +51,17 @@ def predict_video(path, # a video file
     "Fake probability of one video, with per-frame probabilities, faces found, the aggregation used and a status."
     det = model if isinstance(model, Detector) else load_model(model)
     if agg not in AGGREGATIONS: raise ValueError(f"unknown aggregation {agg!r}; choose one of {list(AGGREGATIONS)}")
+    if frames < 1: raise ValueError(f"frames={frames}: at least one frame must be read")
     res = dict(path=str(path), p_fake=None, label=None, threshold=det.threshold, frames_read=0, faces_found=0, agg=agg,
                frame_probs=[], status='ok', message='', seconds={})
     t0 = time.perf_counter()
     try: idxs, frs = read_frames(path, frames)
     except FileNotFoundError as e: res.update(status='missing', message=str(e)); return res
     except VideoReadError as e: res.update(status='unreadable', message=str(e)); return res
+    except Exception as e: res.update(status='error', message=f"{type(e).__name__}: {e}"); return res
     t1 = time.perf_counter()
-    faces = det.fx.extract(frs)
+    try: faces = det.fx.extract(frs)
+    except Exception as e: res.update(status='error', message=f"face detection failed: {type(e).__name__}: {e}", frames_read=len(idxs)); return res
     t2 = time.perf_counter()
     res.update(frames_read=len(idxs), faces_found=len(faces))
     if not faces:
@@ -81,7 +84,9 @@ def expand_inputs(items:list)->list:
     for it in items:
         p = Path(it)
         if p.is_dir(): out += sorted(q for q in p.rglob('*') if q.suffix.lower() in VIDEO_EXTS and q.is_file())
-        elif any(ch in str(it) for ch in '*?['): out += sorted(Path(q) for q in glob.glob(str(it), recursive=True))
+        elif any(ch in str(it) for ch in '*?['):
+            hits = sorted(Path(q) for q in glob.glob(str(it), recursive=True))
+            out += hits or [p]  # a pattern that matches nothing gets a line of its own (status missing), never silence
         else: out.append(p)
     seen = set()
     return [p for p in out if not (p in seen or seen.add(p))]
@@ -102,6 +107,7 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
     try: det = load_model(model, device)
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"deepfake_predict: error: {e}", file=sys.stderr); sys.exit(2)
+    if frames < 1: print(f"deepfake_predict: error: --frames {frames}: at least one frame", file=sys.stderr); sys.exit(2)
     vids = expand_inputs(inputs)
     if not vids: print("deepfake_predict: error: no videos found in the inputs", file=sys.stderr); sys.exit(2)
     f = open(out, 'w', newline='') if out else sys.stdout

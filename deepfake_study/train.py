@@ -468,5 +468,5 @@ def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, eff
         r = train_run(arch=arch, mode=mode, opt=opt, lr=lr, epochs=epochs, bs=bs, size=size, data=data,
                       blackbox=blackbox, out=out, seed=seed, aug=aug, weights=weights,
                       max_frames=max_frames, fakes=fakes, device=device, workers=workers)
-    except (ValueError, FileNotFoundError, WeightsUnavailable) as e: raise SystemExit(f"deepfake_train: error: {e}")
+    except (ValueError, FileNotFoundError, WeightsUnavailable, FloatingPointError) as e: raise SystemExit(f"deepfake_train: error: {e}")
     if r.get('metrics'): print(f"{r['out']}\n{metrics_summary(r['metrics']).to_string()}")
