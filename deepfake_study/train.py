@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['log', 'PREP_KEYS', 'AUGS', 'MODES', 'OPTS', 'resolve_data', 'blackbox_splits', 'prep_settings', 'load_faces',
-           'RandomJPEG', 'RandomBlur', 'get_augs', 'get_dls', 'class_weights', 'PlainTensors', 'build_learner',
-           'batched_forward', 'predict_images', 'fit_distributed', 'train_run', 'plot_run', 'load_run',
-           'metrics_summary', 'deepfake_train']
+           'RandomJPEG', 'RandomBlur', 'get_augs', 'crop_cache', 'CropDataset', 'BatchAugment', 'get_dls',
+           'class_weights', 'PlainTensors', 'build_learner', 'batched_forward', 'predict_images', 'fit_distributed',
+           'train_run', 'plot_run', 'load_run', 'metrics_summary', 'deepfake_train']
 
 # %% ../nbs/01d_train.ipynb #a2fd0784
 import os, re, io, json, time, random, logging, hashlib, warnings
@@ -116,6 +116,93 @@ def get_augs(aug:str='flip,color,jpeg,blur', # comma-separated subset of flip, c
     batch = ([Flip(p=0.5)] if 'flip' in names else []) + ([Brightness(0.2), Contrast(0.2), Saturation(0.2)] if 'color' in names else [])
     return item, batch
 
+# %% ../nbs/01d_train.ipynb #6a2793a9
+def crop_cache(prepared, # prepared-faces folder
+               size:int, # side of the cached crops
+               workers:int=None, # decoding threads (default: one per core)
+               progress:bool=True)->tuple:
+    "`(array, row_of)`: every crop of `prepared` as a uint8 (N, size, size, 3) memory map and the row of each crop path; built once, then reused."
+    prepared = Path(prepared)
+    crops = pd.read_csv(prepared/'faces.csv', usecols=['crop'])['crop'].tolist()
+    key = hashlib.sha1(json.dumps([crops, size]).encode()).hexdigest()[:16]
+    d = prepared/'cache'
+    try: d.mkdir(exist_ok=True); (d/'.w').touch(); (d/'.w').unlink()
+    except OSError: d = study_dir('cache')/'crops'/hashlib.sha1(str(prepared.resolve()).encode()).hexdigest()[:12]; d.mkdir(parents=True, exist_ok=True)
+    fn, meta = d/f'crops-{size}.u8', d/f'crops-{size}.json'
+    shape = (len(crops), size, size, 3)
+    if not (fn.is_file() and meta.is_file() and json.loads(meta.read_text()).get('key')==key):
+        from concurrent.futures import ThreadPoolExecutor
+        from fastprogress.fastprogress import progress_bar
+        tmp = fn.with_name(fn.name + f'.{os.getpid()}.part')
+        arr = np.memmap(tmp, np.uint8, 'w+', shape=shape)
+        def one(i): arr[i] = _load_img(safe_join(prepared, crops[i]), size)
+        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:  # PIL decodes without the GIL
+            for _ in progress_bar(ex.map(one, range(len(crops))), total=len(crops), display=progress, leave=False): pass
+        arr.flush(); del arr
+        os.replace(tmp, fn)
+        save_json(dict(key=key, size=size, n=len(crops), bytes_per_crop=size*size*3), meta)
+    return np.memmap(fn, np.uint8, 'r', shape=shape), {c: i for i, c in enumerate(crops)}
+
+class CropDataset(torch.utils.data.Dataset):
+    "Rows of a crop cache with their labels: `(uint8 HWC tensor, label)`."
+    def __init__(self, arr, rows, labels): self.arr, self.rows, self.labels = arr, np.asarray(rows), np.asarray(labels, np.int64)
+    def __len__(self): return len(self.rows)
+    def __getitem__(self, i): return torch.from_numpy(np.array(self.arr[self.rows[i]])), torch.tensor(self.labels[i])
+
+# %% ../nbs/01d_train.ipynb #f1c0b8fd
+def _gauss_kernels(sigma:torch.Tensor, k:int=7)->torch.Tensor:
+    "One normalised 1-D Gaussian of width `k` per sigma: (n, k)."
+    x = torch.arange(k, device=sigma.device, dtype=torch.float32) - k//2
+    g = torch.exp(-x[None]**2/(2*sigma[:, None]**2))
+    return g/g.sum(1, keepdim=True)
+
+class BatchAugment:
+    "The training augmentations on a whole uint8 NHWC batch on its device, then scaling to [0, 1] and normalisation to channels-last NCHW float."
+    def __init__(self, aug:str, mean, std, train:bool=True):
+        names = [a.strip() for a in str(aug or '').split(',') if a.strip() and a.strip()!='none']
+        bad = set(names)-set(AUGS)
+        if bad: raise ValueError(f"unknown augmentation(s) {sorted(bad)}; choose from {AUGS}")
+        self.names, self.mean, self.std, self.train = set(names) if train else set(), mean, std, train
+    def jpeg(self, x:torch.Tensor, pick:torch.Tensor, q=(30, 95))->torch.Tensor:
+        "Re-encode the picked NHWC uint8 images as JPEG at a random quality each."
+        from torchvision.io import encode_jpeg, decode_jpeg
+        idx = pick.nonzero().flatten().tolist()
+        if not idx: return x
+        qs = torch.randint(q[0], q[1]+1, (len(idx),)).tolist()
+        chw = [x[i].permute(2,0,1).contiguous() for i in idx]
+        try: out = [decode_jpeg(encode_jpeg(c, quality=qq), device=c.device) for c, qq in zip(chw, qs)]
+        except RuntimeError: out = [decode_jpeg(encode_jpeg(c.cpu(), quality=qq)).to(x.device) for c, qq in zip(chw, qs)]  # no JPEG codec on this device
+        x = x.clone()
+        for i, o in zip(idx, out): x[i] = o.permute(1,2,0)
+        return x
+    def __call__(self, b):
+        x, y = b
+        x, y = x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x, y.as_subclass(torch.Tensor) if isinstance(y, torch.Tensor) else y
+        n, dev = x.shape[0], x.device
+        u = lambda: torch.rand(n, device=dev)
+        if 'jpeg' in self.names: x = self.jpeg(x, u() < 0.5)
+        x = x.permute(0,3,1,2).float().div_(255)
+        if 'blur' in self.names:
+            pick = u() < 0.3
+            if pick.any():
+                xs = x[pick]; m, c, h, w = xs.shape
+                g = _gauss_kernels(torch.empty(m, device=dev).uniform_(0.3, 1.5)).repeat_interleave(c, 0)  # (m*c, 7)
+                z = torch.nn.functional.pad(xs.reshape(1, m*c, h, w), (3,3,3,3), mode='reflect')
+                z = torch.nn.functional.conv2d(z, g[:, None, None, :], groups=m*c)
+                z = torch.nn.functional.conv2d(z, g[:, None, :, None], groups=m*c)
+                x[pick] = z.reshape(m, c, h, w)
+        if 'flip' in self.names:
+            f = u() < 0.5
+            x[f] = x[f].flip(3)
+        if 'color' in self.names:
+            def f(p=0.75, lo=0.8, hi=1.2): return torch.where(u() < p, torch.empty(n, device=dev).uniform_(lo, hi), torch.ones(n, device=dev)).view(n,1,1,1)
+            x = x*f()  # brightness
+            mu = x.mean((1,2,3), keepdim=True); x = (x-mu)*f() + mu  # contrast
+            gray = (x*torch.tensor([0.299,0.587,0.114], device=dev).view(1,3,1,1)).sum(1, keepdim=True); x = (x-gray)*f() + gray  # saturation
+            x = x.clamp_(0, 1)
+        m = torch.tensor(self.mean, device=dev).view(1,3,1,1); s = torch.tensor(self.std, device=dev).view(1,3,1,1)
+        return ((x-m)/s).contiguous(memory_format=torch.channels_last), y
+
 # %% ../nbs/01d_train.ipynb #40862a23
 def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
             size:int=128, bs:int=32, # image side, batch size
@@ -124,8 +211,13 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
             workers:int=0, # data loader processes
             device=None, seed:int=42,
             fakes:str='real', # 'real': the dataset's fakes; 'sbi': self-blended copies of the real faces instead; 'both'
+            loader:str='auto', # 'cache': the crop cache and batch augmentations; 'pil': per-image decoding and transforms; 'auto': cache unless SBI
+            prepared=None, # the prepared folder `faces` came from (for the crop cache; default: read from the crop paths)
            ):
     "fastai DataLoaders over the train and valid crops (with self-blended fakes made on the fly if `fakes` asks)."
+    if loader not in ('auto','cache','pil'): raise ValueError(f"unknown loader {loader!r}; choose auto, cache or pil")
+    if loader=='cache' and fakes!='real': raise ValueError("the crop cache serves stored crops; self-blended training (fakes='sbi'/'both') needs loader='pil'")
+    if loader!='pil' and fakes=='real': return _cached_dls(faces, size, bs, mean, std, aug, workers, device, seed, prepared)
     df = sbi_table(faces[faces['split'].isin(['train','valid'])], fakes, seed)
     df['is_valid'] = df['split']=='valid'
     df['target'] = df['label'].map(LABEL_NAMES)
@@ -140,6 +232,32 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
                        get_x=ColReader('fn') if fakes=='real' else SBIReader(seed), get_y=ColReader('target'), splitter=ColSplitter('is_valid'),
                        item_tfms=[Resize(size, method=ResizeMethod.Squish), *item], batch_tfms=[*batch, Normalize.from_stats(mean, std)])
     return dblock.dataloaders(df, bs=bs, num_workers=workers, device=device, seed=seed)
+
+def _cached_dls(faces, size, bs, mean, std, aug, workers, device, seed, prepared=None):
+    "DataLoaders over a crop cache: uint8 crops to the device, then `BatchAugment` there."
+    from fastai.data.load import DataLoader as FDL
+    from fastai.data.core import DataLoaders
+    df = faces[faces['split'].isin(['train','valid'])].reset_index(drop=True).assign(sbi=False, sbi_seed=-1)
+    for s in ('train','valid'):
+        if not (df['split']==s).any(): raise ValueError(f"no {s} faces: the prepared data has no {s!r} split")
+    if bs < 1: raise ValueError(f"bs={bs}: the batch size must be at least 1")
+    n_tr = int((df['split']=='train').sum())
+    if n_tr < bs: raise ValueError(f"the training split has {n_tr} crops, fewer than one batch of {bs}: lower bs or add data")
+    if prepared is None:  # crop paths are <prepared>/<crop>
+        prepared = Path(str(df['fn'].iloc[0])[:-len(str(df['crop'].iloc[0]))])
+    arr, row_of = crop_cache(prepared, size)
+    dev = torch.device(device) if device is not None else torch.device('cpu')
+    dls = []
+    for s, train in (('train', True), ('valid', False)):
+        part = df[df['split']==s].reset_index(drop=True)
+        ds = CropDataset(arr, [row_of[c] for c in part['crop']], part['label'])
+        dl = FDL(ds, bs=bs if train else 2*bs, shuffle=train, drop_last=train, num_workers=workers, pin_memory=dev.type=='cuda',
+                 device=dev, after_batch=BatchAugment(aug, mean, std, train=train))
+        dl.items, dl.vocab = part, [LABEL_NAMES[REAL], LABEL_NAMES[FAKE]]
+        dls.append(dl)
+    out = DataLoaders(*dls, device=dev)
+    out.vocab = dls[0].vocab
+    return out
 
 # %% ../nbs/01d_train.ipynb #0b6096e5
 def class_weights(labels)->list:
@@ -331,7 +449,7 @@ def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed,
     faces = load_faces(prepared, max_frames=max_frames)
     # the data pipeline must normalise as the backbone's pretraining did
     mean, std = norm_stats(arch)
-    dls = get_dls(faces, size, bs, mean=mean, std=std, aug=aug, workers=workers, device=dev, seed=seed, fakes=fakes)
+    dls = get_dls(faces, size, bs, mean=mean, std=std, aug=aug, workers=workers, device=dev, seed=seed, fakes=fakes, prepared=prepared)
     tr = dls.train.items
     # what training saw, by source video: with fakes='sbi' no fake video is among them
     train_videos = dict(real=int(tr.loc[tr.label==REAL, 'video'].nunique()), fake=int(tr.loc[(tr.label==FAKE) & ~tr.sbi, 'video'].nunique()),

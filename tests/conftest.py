@@ -25,10 +25,3 @@ def tiny_run(demo, tmp_path_factory):
     from deepfake_study.train import train_run
     out = tmp_path_factory.mktemp('runs')/'tiny'
     return train_run('resnet18', 'baseline', 'adam', 1e-3, epochs=1, size=48, max_frames=2, blackbox=None, out=out, n_boot=0, progress=False)['out']
-
-@pytest.fixture(scope='session')
-def good_run(demo, tmp_path_factory):
-    "A fine-tuned Lite0 that separates the demo's classes (about a minute on a CPU), for tests that need a detector that is right."
-    from deepfake_study.train import train_run
-    out = tmp_path_factory.mktemp('runs')/'good'
-    return train_run('lite0', 'finetune', 'adam', 1e-3, epochs=2, size=96, max_frames=2, blackbox=None, out=out, n_boot=0, seed=0, progress=False)['out']

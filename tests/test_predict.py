@@ -42,28 +42,16 @@ def _test_videos(demo, n=None):
     v = v[(v.split=='test') & (v.status=='ok')].sort_values('path')
     return [(demo['raw']/'dfdc'/p, int(l)) for p, l in zip(v.path, v.label)][:n]
 
-def test_predict_ranks_fakes_above_reals(demo, good_run, tmp_path):
-    "On the demo's held-out test videos, deepfake_predict gives the fakes a higher p_fake than the reals, on average and as an AUC: an inverted probability fails."
-    import numpy as np
-    from deepfake_study.metrics import binary_metrics
-    vids = _test_videos(demo)
-    r = _predict(*[v for v, _ in vids], '--model', good_run, '--frames', '4')
-    assert r.returncode == 0, r.stderr[-2000:]
-    p = {Path(l['path']).name: l['p_fake'] for l in map(json.loads, r.stdout.splitlines())}
-    y = np.array([l for _, l in vids]); s = np.array([p[v.name] for v, _ in vids])
-    assert s[y==1].mean() > s[y==0].mean() + 0.1, (s[y==1].mean(), s[y==0].mean())
-    assert binary_metrics(y, s)['auc'] > 0.7
-
-def test_confident_aggregation(demo, good_run):
+def test_confident_aggregation(demo, tiny_run):
     "`agg='confident'` is the confident mean of the same frame probabilities that `agg='mean'` averages; the CLI gives the API's number."
     import numpy as np
     from deepfake_study.predict import load_model, predict_video
     from deepfake_study.metrics import confident_mean
-    det = load_model(good_run, 'cpu')
+    det = load_model(tiny_run, 'cpu')
     v = _test_videos(demo)[0][0]
     a, b = predict_video(v, det, 8, 'mean'), predict_video(v, det, 8, 'confident')
     fp = [f['p_fake'] for f in a['frame_probs']]
     assert len(fp) >= 4 and [f['frame'] for f in a['frame_probs']] == [f['frame'] for f in b['frame_probs']]
     assert abs(a['p_fake'] - np.mean(fp)) < 1e-9 and abs(b['p_fake'] - confident_mean(fp)) < 1e-9
-    r = _predict(v, '--model', good_run, '--frames', '8', '--agg', 'confident')
+    r = _predict(v, '--model', tiny_run, '--frames', '8', '--agg', 'confident')
     assert abs(json.loads(r.stdout)['p_fake'] - b['p_fake']) < 1e-6
