@@ -47,11 +47,13 @@ def predict_video(path, # a video file
                   model, # a `Detector` or a run folder
                   frames:int=32, # evenly spaced frames to read
                   agg:str='mean', # mean or confident
+                  detect_every:int=4, # detect faces on every n-th sampled frame and carry the boxes between (1: every frame, as data prep does)
                  )->dict:
     "Fake probability of one video, with per-frame probabilities, faces found, the aggregation used and a status."
     det = model if isinstance(model, Detector) else load_model(model)
     if agg not in AGGREGATIONS: raise ValueError(f"unknown aggregation {agg!r}; choose one of {list(AGGREGATIONS)}")
     if frames < 1: raise ValueError(f"frames={frames}: at least one frame must be read")
+    if detect_every < 1: raise ValueError(f"detect_every={detect_every}: at least 1")
     res = dict(path=str(path), p_fake=None, label=None, threshold=det.threshold, frames_read=0, faces_found=0, agg=agg,
                frame_probs=[], status='ok', message='', seconds={})
     t0 = time.perf_counter()
@@ -60,7 +62,7 @@ def predict_video(path, # a video file
     except VideoReadError as e: res.update(status='unreadable', message=str(e)); return res
     except Exception as e: res.update(status='error', message=f"{type(e).__name__}: {e}"); return res
     t1 = time.perf_counter()
-    try: faces = det.fx.extract(frs)
+    try: faces = det.fx.extract(frs, detect_every=detect_every)
     except Exception as e: res.update(status='error', message=f"face detection failed: {type(e).__name__}: {e}", frames_read=len(idxs)); return res
     t2 = time.perf_counter()
     res.update(frames_read=len(idxs), faces_found=len(faces))
@@ -98,6 +100,7 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
                      model:Param("run folder of a trained detector", str, required=True)=None,
                      frames:int=32, # evenly spaced frames per video
                      agg:Param("frame aggregation", str, choices=list(AGGREGATIONS))='mean',
+                     detect_every:int=4, # detect faces on every n-th sampled frame, carrying boxes between (1: every frame)
                      device:Param("device", str, choices=['auto','cpu','cuda'])='auto',
                      format:Param("output format", str, choices=['jsonl','csv'])='jsonl',
                      out:str=None, # write here instead of standard output
@@ -108,6 +111,7 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"deepfake_predict: error: {e}", file=sys.stderr); sys.exit(2)
     if frames < 1: print(f"deepfake_predict: error: --frames {frames}: at least one frame", file=sys.stderr); sys.exit(2)
+    if detect_every < 1: print(f"deepfake_predict: error: --detect_every {detect_every}: at least 1", file=sys.stderr); sys.exit(2)
     vids = expand_inputs(inputs)
     if not vids: print("deepfake_predict: error: no videos found in the inputs", file=sys.stderr); sys.exit(2)
     f = open(out, 'w', newline='') if out else sys.stdout
@@ -116,7 +120,7 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
     from tqdm.auto import tqdm
     failed = 0
     for v in tqdm(vids, disable=len(vids)<2, file=sys.stderr, unit='video'):
-        r = predict_video(v, det, frames, agg)
+        r = predict_video(v, det, frames, agg, detect_every)
         failed += r['status']!='ok'
         if w: w.writerow(r)
         else: print(json.dumps({k:r[k] for k in FIELDS}), file=f)

@@ -12,7 +12,7 @@ __all__ = ['log', 'PREP_KEYS', 'AUGS', 'MODES', 'OPTS', 'resolve_data', 'blackbo
 import os, re, io, json, time, random, logging, hashlib, warnings
 from functools import partial
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import numpy as np, pandas as pd, torch, cv2
 from PIL import Image, ImageFilter
 from fastcore.script import call_parse, Param
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, ResizeMethod, Flip, Brightness,
@@ -144,10 +144,23 @@ def crop_cache(prepared, # prepared-faces folder
     return np.memmap(fn, np.uint8, 'r', shape=shape), {c: i for i, c in enumerate(crops)}
 
 class CropDataset(torch.utils.data.Dataset):
-    "Rows of a crop cache with their labels: `(uint8 HWC tensor, label)`."
+    "Rows of a crop cache with their labels: `(uint8 HWC tensor, label)` per item, or a whole batch at once with `batch`."
     def __init__(self, arr, rows, labels): self.arr, self.rows, self.labels = arr, np.asarray(rows), np.asarray(labels, np.int64)
     def __len__(self): return len(self.rows)
     def __getitem__(self, i): return torch.from_numpy(np.array(self.arr[self.rows[i]])), torch.tensor(self.labels[i])
+    def batch(self, idxs)->tuple:
+        "Items `idxs` in one read: the rows in file order, put back in batch order."
+        rows = self.rows[np.asarray(idxs)]; o = np.argsort(rows, kind='stable')
+        x = np.empty((len(rows),) + self.arr.shape[1:], np.uint8); x[o] = self.arr[rows[o]]
+        return torch.from_numpy(x), torch.from_numpy(self.labels[np.asarray(idxs)])
+
+try:
+    from fastai.data.load import DataLoader as _FastaiDL
+    class CropDL(_FastaiDL):
+        "A fastai `DataLoader` over a `CropDataset` that reads each batch in one go (one memory-map read per batch, not one per crop)."
+        def create_item(self, i): return i
+        def create_batch(self, idxs): return self.dataset.batch(idxs)
+except ImportError: CropDL = None
 
 # %% ../nbs/01d_train.ipynb #f1c0b8fd
 def _gauss_kernels(sigma:torch.Tensor, k:int=7)->torch.Tensor:
@@ -157,51 +170,85 @@ def _gauss_kernels(sigma:torch.Tensor, k:int=7)->torch.Tensor:
     return g/g.sum(1, keepdim=True)
 
 class BatchAugment:
-    "The training augmentations on a whole uint8 NHWC batch on its device, then scaling to [0, 1] and normalisation to channels-last NCHW float."
+    """The training augmentations on a whole uint8 NHWC batch, then scaling to [0, 1] and normalisation, to channels-last NCHW float.
+    The random draws are made for the whole batch; on a GPU the work runs as tensor ops there, on a CPU image by image with OpenCV,
+    whose SIMD kernels on one image in cache run an order of magnitude faster than batched tensor ops on a core."""
     def __init__(self, aug:str, mean, std, train:bool=True):
         names = [a.strip() for a in str(aug or '').split(',') if a.strip() and a.strip()!='none']
         bad = set(names)-set(AUGS)
         if bad: raise ValueError(f"unknown augmentation(s) {sorted(bad)}; choose from {AUGS}")
         self.names, self.mean, self.std, self.train = set(names) if train else set(), mean, std, train
-    def jpeg(self, x:torch.Tensor, pick:torch.Tensor, q=(30, 95))->torch.Tensor:
-        "Re-encode the picked NHWC uint8 images as JPEG at a random quality each."
-        from torchvision.io import encode_jpeg, decode_jpeg
-        idx = pick.nonzero().flatten().tolist()
-        if not idx: return x
-        qs = torch.randint(q[0], q[1]+1, (len(idx),)).tolist()
-        chw = [x[i].permute(2,0,1).contiguous() for i in idx]
-        try: out = [decode_jpeg(encode_jpeg(c, quality=qq), device=c.device) for c, qq in zip(chw, qs)]
-        except RuntimeError: out = [decode_jpeg(encode_jpeg(c.cpu(), quality=qq)).to(x.device) for c, qq in zip(chw, qs)]  # no JPEG codec on this device
-        x = x.clone()
-        for i, o in zip(idx, out): x[i] = o.permute(1,2,0)
-        return x
+
+    def draws(self, n:int)->dict:
+        "This batch's random choices: JPEG (p 0.5, quality 30-95), blur (p 0.3, sigma 0.3-1.5), flip (p 0.5), brightness, contrast and saturation (p 0.75 each, 0.8-1.2)."
+        on = lambda k: k in self.names
+        r = lambda p: (torch.rand(n) < p) if p else torch.zeros(n, dtype=torch.bool)
+        f = lambda: torch.where(torch.rand(n) < 0.75, torch.empty(n).uniform_(0.8, 1.2), torch.ones(n)) if on('color') else torch.ones(n)
+        return dict(jpeg=r(0.5 if on('jpeg') else 0), q=torch.randint(30, 96, (n,)), blur=r(0.3 if on('blur') else 0), sigma=torch.empty(n).uniform_(0.3, 1.5),
+                    flip=r(0.5 if on('flip') else 0), bri=f(), con=f(), sat=f())
+
+    def affine(self, d:dict, mu:torch.Tensor)->tuple:
+        "Colour jitter then normalisation, as one 3x3 matrix `A` and offset `c` per image on 0-255 pixel values (`mu`: each image's mean level)."
+        n = len(mu)
+        A = torch.eye(3).expand(n, 3, 3)*d['bri'][:, None, None]                 # brightness: x*b
+        c = ((1-d['con'])*d['bri']*mu)[:, None].expand(n, 3)                        # contrast about the mean: (x-mu)*k + mu
+        A = A*d['con'][:, None, None]
+        w = torch.tensor([0.299, 0.587, 0.114])
+        S = d['sat'][:, None, None]*torch.eye(3) + (1-d['sat'])[:, None, None]*w[None, None, :].expand(n, 3, 3)  # saturation about the grey
+        A, c = S@A, (S@c[:, :, None])[:, :, 0]
+        sd, mn = torch.tensor(self.std), torch.tensor(self.mean)
+        return A/(255*sd)[None, :, None], c/(255*sd)[None] - (mn/sd)[None]        # (x/255 - mean)/std
+
     def __call__(self, b):
         x, y = b
         x, y = x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x, y.as_subclass(torch.Tensor) if isinstance(y, torch.Tensor) else y
-        n, dev = x.shape[0], x.device
-        u = lambda: torch.rand(n, device=dev)
-        if 'jpeg' in self.names: x = self.jpeg(x, u() < 0.5)
-        x = x.permute(0,3,1,2).float().div_(255)
-        if 'blur' in self.names:
-            pick = u() < 0.3
-            if pick.any():
-                xs = x[pick]; m, c, h, w = xs.shape
-                g = _gauss_kernels(torch.empty(m, device=dev).uniform_(0.3, 1.5)).repeat_interleave(c, 0)  # (m*c, 7)
-                z = torch.nn.functional.pad(xs.reshape(1, m*c, h, w), (3,3,3,3), mode='reflect')
-                z = torch.nn.functional.conv2d(z, g[:, None, None, :], groups=m*c)
-                z = torch.nn.functional.conv2d(z, g[:, None, :, None], groups=m*c)
-                x[pick] = z.reshape(m, c, h, w)
-        if 'flip' in self.names:
-            f = u() < 0.5
-            x[f] = x[f].flip(3)
-        if 'color' in self.names:
-            def f(p=0.75, lo=0.8, hi=1.2): return torch.where(u() < p, torch.empty(n, device=dev).uniform_(lo, hi), torch.ones(n, device=dev)).view(n,1,1,1)
-            x = x*f()  # brightness
-            mu = x.mean((1,2,3), keepdim=True); x = (x-mu)*f() + mu  # contrast
-            gray = (x*torch.tensor([0.299,0.587,0.114], device=dev).view(1,3,1,1)).sum(1, keepdim=True); x = (x-gray)*f() + gray  # saturation
-            x = x.clamp_(0, 1)
-        m = torch.tensor(self.mean, device=dev).view(1,3,1,1); s = torch.tensor(self.std, device=dev).view(1,3,1,1)
-        return ((x-m)/s).contiguous(memory_format=torch.channels_last), y
+        n = x.shape[0]; d = self.draws(n)
+        return (self._cpu(x, d) if x.device.type=='cpu' else self._gpu(x, d)), y
+
+    def _cpu(self, x, d):
+        xn, n, h, w = x.numpy(), *x.shape[:3]
+        mu = torch.from_numpy(xn[:, ::7, ::7].reshape(n, -1).mean(1, dtype=np.float64)).float()
+        A, c = self.affine(d, mu)
+        M = torch.cat([A, c[:, :, None]], 2).numpy().astype(np.float32)  # (n, 3, 4) for cv2.transform
+        out = np.empty((n, h, w, 3), np.float32)
+        for i in range(n):
+            im = xn[i]
+            if d['jpeg'][i]:
+                ok, buf = cv2.imencode('.jpg', cv2.cvtColor(im, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(d['q'][i])])
+                im = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            if d['blur'][i]: im = cv2.GaussianBlur(im, (7, 7), float(d['sigma'][i]), borderType=cv2.BORDER_REFLECT_101)
+            if d['flip'][i]: im = cv2.flip(im, 1)
+            cv2.transform(im.astype(np.float32), M[i], dst=out[i])
+        return torch.from_numpy(out).permute(0, 3, 1, 2)  # NCHW with channels-last strides, as the model runs fastest
+
+    def _gpu(self, x, d):
+        n, h, w, _ = x.shape; dev = x.device
+        if d['jpeg'].any(): x = self.jpeg(x, d['jpeg'].to(dev), d['q'])
+        if d['flip'].any(): f = d['flip'].to(dev); x = x.clone(); x[f] = x[f].flip(2)
+        xf = x.reshape(n, h*w, 3).float()
+        pick = d['blur'].nonzero().flatten().to(dev)
+        if len(pick):
+            m = len(pick)
+            xs = xf[pick].view(m, h, w, 3).permute(0,3,1,2).reshape(1, m*3, h, w)
+            g = _gauss_kernels(d['sigma'][d['blur']].to(dev)).repeat_interleave(3, 0)  # (m*3, 7)
+            z = torch.nn.functional.pad(xs, (3,3,3,3), mode='reflect')
+            z = torch.nn.functional.conv2d(torch.nn.functional.conv2d(z, g[:, None, None, :], groups=m*3), g[:, None, :, None], groups=m*3)
+            xf[pick] = z.view(m, 3, h, w).permute(0,2,3,1).reshape(m, h*w, 3)
+        A, c = self.affine(d, xf[:, ::49].mean((1, 2)).cpu())
+        out = torch.baddbmm(c.to(dev)[:, None, :], xf, A.to(dev).transpose(1, 2))
+        return out.view(n, h, w, 3).permute(0, 3, 1, 2)
+
+    def jpeg(self, x:torch.Tensor, pick:torch.Tensor, q:torch.Tensor)->torch.Tensor:
+        "Re-encode the picked NHWC uint8 images as JPEG at their qualities (nvJPEG on a GPU that has it, else the CPU)."
+        from torchvision.io import encode_jpeg, decode_jpeg
+        idx = pick.nonzero().flatten().tolist()
+        chw = [x[i].permute(2,0,1).contiguous() for i in idx]
+        try: out = [decode_jpeg(encode_jpeg(c, quality=int(q[i])), device=c.device) for c, i in zip(chw, idx)]
+        except RuntimeError: out = [decode_jpeg(encode_jpeg(c.cpu(), quality=int(q[i]))).to(x.device) for c, i in zip(chw, idx)]
+        x = x.clone()
+        for i, o in zip(idx, out): x[i] = o.permute(1,2,0)
+        return x
+
 
 # %% ../nbs/01d_train.ipynb #40862a23
 def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
@@ -235,7 +282,6 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
 
 def _cached_dls(faces, size, bs, mean, std, aug, workers, device, seed, prepared=None):
     "DataLoaders over a crop cache: uint8 crops to the device, then `BatchAugment` there."
-    from fastai.data.load import DataLoader as FDL
     from fastai.data.core import DataLoaders
     df = faces[faces['split'].isin(['train','valid'])].reset_index(drop=True).assign(sbi=False, sbi_seed=-1)
     for s in ('train','valid'):
@@ -251,7 +297,7 @@ def _cached_dls(faces, size, bs, mean, std, aug, workers, device, seed, prepared
     for s, train in (('train', True), ('valid', False)):
         part = df[df['split']==s].reset_index(drop=True)
         ds = CropDataset(arr, [row_of[c] for c in part['crop']], part['label'])
-        dl = FDL(ds, bs=bs if train else 2*bs, shuffle=train, drop_last=train, num_workers=workers, pin_memory=dev.type=='cuda',
+        dl = CropDL(ds, bs=bs if train else 2*bs, shuffle=train, drop_last=train, num_workers=workers, pin_memory=dev.type=='cuda',
                  device=dev, after_batch=BatchAugment(aug, mean, std, train=train))
         dl.items, dl.vocab = part, [LABEL_NAMES[REAL], LABEL_NAMES[FAKE]]
         dls.append(dl)
