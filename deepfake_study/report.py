@@ -228,7 +228,8 @@ def run_study(config='configs/quick.yaml', # study config (YAML)
     t = time.time()
     if gen:
         d = rd/'generalization'
-        gp = dict(runs=[str((rd/n).resolve()) for n in gen], data=['demo:fakeavceleb' if b=='demo' else b for b in bb_prep], out=str(d.resolve()))
+        gp = dict(runs=[str((rd/n).resolve()) for n in gen], data=['demo:fakeavceleb' if b=='demo' else b for b in bb_prep], out=str(d.resolve()),
+                  max_frames=cfg.get('max_frames'))  # score with the crops per video the runs were evaluated with
         # rerun only if a run it reads was (re)trained or its inputs changed
         fresh = any(status.get(n)=='done' for n in gen) or not (d/'matrix.csv').is_file() or not (d/'inputs.json').is_file() \
                 or json.loads((d/'inputs.json').read_text())!=gp
