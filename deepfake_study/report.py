@@ -76,7 +76,7 @@ def results_table(df:pd.DataFrame)->pd.DataFrame:
     for r in d.to_dict('records'):
         fk = r.get('fakes')
         row = {'model': r['arch'], 'setting': r['mode'] + ('' if fk in ('real', None) or pd.isna(fk) else f' ({fk} fakes)'), 'opt': r['opt'], 'lr': r['lr']}
-        if 'seed' in r and d['seed'].nunique() > 1: row['seed'] = r['seed']
+        if 'seed' in r and d['seed'].nunique() > 1: row['seed'] = None if r['seed'] is None or pd.isna(r['seed']) else int(r['seed'])
         for s in ('test', *bbs):
             lab, g = split_label(s), (lambda k, s=s: r.get(f'{s}_{k}'))
             row[f'{lab} AUC [95% CI]'] = fmt_ci(g('auc'), g('auc_ci'), g('n_real'), g('n_fake'))
