@@ -258,7 +258,7 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
             workers:int=0, # data loader processes
             device=None, seed:int=42,
             fakes:str='real', # 'real': the dataset's fakes; 'sbi': self-blended copies of the real faces instead; 'both'
-            loader:str='auto', # 'cache': the crop cache and batch augmentations; 'pil': per-image decoding and transforms; 'auto': cache unless SBI
+            loader:str='pil', # 'pil': per-image decoding and transforms; 'cache': the crop cache and batch augmentations (opt-in, see above); 'auto': cache unless SBI
             prepared=None, # the prepared folder `faces` came from (for the crop cache; default: read from the crop paths)
            ):
     "fastai DataLoaders over the train and valid crops (with self-blended fakes made on the fly if `fakes` asks)."
@@ -460,6 +460,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
               device:str='auto', workers:int=0, n_boot:int=200,
               fakes:str='real', # training fakes: 'real' (the dataset's), 'sbi' (self-blended real faces only) or 'both'
               progress:bool=True,
+              loader:str='pil', # training input: 'pil' (per-image) or 'cache' (crop cache + batch augmentations; opt-in)
              )->dict:
     "Train and evaluate one model; write its run folder and return `{'out', 'config', 'metrics'}`."
     t0 = time.time()
@@ -474,11 +475,11 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
     out.mkdir(parents=True, exist_ok=True)
     params = dict(arch=arch, mode=mode, opt=opt, lr=lr, epochs=epochs, bs=bs, size=size, data=str(data) if data else 'demo',
                   blackbox=(list(map(str, bbs.values())) if len(bbs)>1 else str(bbs['blackbox'])) if bbs else None, seed=seed, aug=aug, balance=balance, weights=str(weights) if weights else None,
-                  max_frames=max_frames, fakes=fakes)
+                  max_frames=max_frames, fakes=fakes, loader=loader)
     cfg = dict(params=params, status='running', started=time.strftime('%Y-%m-%dT%H:%M:%S'), env=env_info())
     if _dist_rank()==0: save_json(cfg, out/'config.json')  # under several processes, rank 0 alone writes the run folder
     try: return _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed, aug, balance, weights, pretrained_fallback,
-                       max_frames, device, workers, n_boot, fakes, progress)
+                       max_frames, device, workers, n_boot, fakes, progress, loader)
     except BaseException as e:
         # a run that fails after its folder exists says so, with the error; it is never left 'running'
         cfg.update(status='failed', error=f"{type(e).__name__}: {e}", wall_seconds=round(time.time()-t0, 1))
@@ -486,7 +487,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
         raise
 
 def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed, aug, balance, weights, pretrained_fallback,
-           max_frames, device, workers, n_boot, fakes, progress):
+           max_frames, device, workers, n_boot, fakes, progress, loader='pil'):
     seed_everything(seed)
     dev = get_device(device)
     timings, tick = {}, [time.time()]
@@ -495,7 +496,7 @@ def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed,
     faces = load_faces(prepared, max_frames=max_frames)
     # the data pipeline must normalise as the backbone's pretraining did
     mean, std = norm_stats(arch)
-    dls = get_dls(faces, size, bs, mean=mean, std=std, aug=aug, workers=workers, device=dev, seed=seed, fakes=fakes, prepared=prepared)
+    dls = get_dls(faces, size, bs, mean=mean, std=std, aug=aug, workers=workers, device=dev, seed=seed, fakes=fakes, prepared=prepared, loader=loader)
     tr = dls.train.items
     # what training saw, by source video: with fakes='sbi' no fake video is among them
     train_videos = dict(real=int(tr.loc[tr.label==REAL, 'video'].nunique()), fake=int(tr.loc[(tr.label==FAKE) & ~tr.sbi, 'video'].nunique()),
@@ -625,12 +626,13 @@ def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, eff
                    weights:str=None, # local pretrained weights file
                    max_frames:int=None, # crops per video
                    fakes:Param("training fakes: the dataset's, self-blended real faces, or both", str, choices=list(FAKES))='real',
-                   device:str='auto', workers:int=0):
+                   device:str='auto', workers:int=0,
+                   loader:Param("training input: per-image PIL transforms, or the crop cache with batch augmentations", str, choices=['pil','cache'])='pil'):
     "Train and evaluate one detector; write its run folder."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
     try:
         r = train_run(arch=arch, mode=mode, opt=opt, lr=lr, epochs=epochs, bs=bs, size=size, data=data,
                       blackbox=blackbox, out=out, seed=seed, aug=aug, weights=weights,
-                      max_frames=max_frames, fakes=fakes, device=device, workers=workers)
+                      max_frames=max_frames, fakes=fakes, device=device, workers=workers, loader=loader)
     except (ValueError, FileNotFoundError, WeightsUnavailable, FloatingPointError) as e: raise SystemExit(f"deepfake_train: error: {e}")
     if r.get('metrics'): print(f"{r['out']}\n{metrics_summary(r['metrics']).to_string()}")
