@@ -106,12 +106,17 @@ class RandomBlur(RandTransform):
 
 AUGS = ('flip','color','jpeg','blur')
 
-def get_augs(aug:str='flip,color,jpeg,blur', # comma-separated subset of flip, color, jpeg, blur ('' or 'none' for none)
-            )->tuple:
-    "`(item_tfms, batch_tfms)` for the named augmentations."
+def _aug_names(aug)->list:
+    "The augmentation names in a comma-separated string, checked against `AUGS`."
     names = [a.strip() for a in str(aug or '').split(',') if a.strip() and a.strip()!='none']
     bad = set(names)-set(AUGS)
     if bad: raise ValueError(f"unknown augmentation(s) {sorted(bad)}; choose from {AUGS}")
+    return names
+
+def get_augs(aug:str='flip,color,jpeg,blur', # comma-separated subset of flip, color, jpeg, blur ('' or 'none' for none)
+            )->tuple:
+    "`(item_tfms, batch_tfms)` for the named augmentations."
+    names = _aug_names(aug)
     item = ([RandomJPEG()] if 'jpeg' in names else []) + ([RandomBlur()] if 'blur' in names else [])
     batch = ([Flip(p=0.5)] if 'flip' in names else []) + ([Brightness(0.2), Contrast(0.2), Saturation(0.2)] if 'color' in names else [])
     return item, batch
@@ -174,9 +179,7 @@ class BatchAugment:
     The random draws are made for the whole batch; on a GPU the work runs as tensor ops there, on a CPU image by image with OpenCV,
     whose SIMD kernels on one image in cache run an order of magnitude faster than batched tensor ops on a core."""
     def __init__(self, aug:str, mean, std, train:bool=True):
-        names = [a.strip() for a in str(aug or '').split(',') if a.strip() and a.strip()!='none']
-        bad = set(names)-set(AUGS)
-        if bad: raise ValueError(f"unknown augmentation(s) {sorted(bad)}; choose from {AUGS}")
+        names = _aug_names(aug)
         self.names, self.mean, self.std, self.train = set(names) if train else set(), mean, std, train
 
     def draws(self, n:int)->dict:
@@ -251,6 +254,15 @@ class BatchAugment:
 
 
 # %% ../nbs/01d_train.ipynb #40862a23
+def _check_trainable(df:pd.DataFrame, bs:int):
+    "The training items `df` hold train and valid rows and at least one whole training batch."
+    for s in ('train','valid'):
+        if not (df['split']==s).any(): raise ValueError(f"no {s} faces: the prepared data has no {s!r} split")
+    if bs < 1: raise ValueError(f"bs={bs}: the batch size must be at least 1")
+    n_tr = int((df['split']=='train').sum())
+    # fastai drops the last incomplete training batch: fewer items than one batch would train on nothing
+    if n_tr < bs: raise ValueError(f"the training split has {n_tr} crops, fewer than one batch of {bs}: lower bs or add data")
+
 def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
             size:int=128, bs:int=32, # image side, batch size
             mean=(0.485,0.456,0.406), std=(0.229,0.224,0.225), # normalisation of the backbone's pretraining
@@ -268,12 +280,7 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
     df = sbi_table(faces[faces['split'].isin(['train','valid'])], fakes, seed)
     df['is_valid'] = df['split']=='valid'
     df['target'] = df['label'].map(LABEL_NAMES)
-    for s in ('train','valid'):
-        if not (df['split']==s).any(): raise ValueError(f"no {s} faces: the prepared data has no {s!r} split")
-    if bs < 1: raise ValueError(f"bs={bs}: the batch size must be at least 1")
-    n_tr = int((df['split']=='train').sum())
-    # fastai drops the last incomplete training batch: fewer items than one batch would train on nothing
-    if n_tr < bs: raise ValueError(f"the training split has {n_tr} crops, fewer than one batch of {bs}: lower bs or add data")
+    _check_trainable(df, bs)
     item, batch = get_augs(aug)
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=[LABEL_NAMES[REAL], LABEL_NAMES[FAKE]], sort=False)),
                        get_x=ColReader('fn') if fakes=='real' else SBIReader(seed), get_y=ColReader('target'), splitter=ColSplitter('is_valid'),
@@ -284,11 +291,7 @@ def _cached_dls(faces, size, bs, mean, std, aug, workers, device, seed, prepared
     "DataLoaders over a crop cache: uint8 crops to the device, then `BatchAugment` there."
     from fastai.data.core import DataLoaders
     df = faces[faces['split'].isin(['train','valid'])].reset_index(drop=True).assign(sbi=False, sbi_seed=-1)
-    for s in ('train','valid'):
-        if not (df['split']==s).any(): raise ValueError(f"no {s} faces: the prepared data has no {s!r} split")
-    if bs < 1: raise ValueError(f"bs={bs}: the batch size must be at least 1")
-    n_tr = int((df['split']=='train').sum())
-    if n_tr < bs: raise ValueError(f"the training split has {n_tr} crops, fewer than one batch of {bs}: lower bs or add data")
+    _check_trainable(df, bs)
     if prepared is None:  # crop paths are <prepared>/<crop>
         prepared = Path(str(df['fn'].iloc[0])[:-len(str(df['crop'].iloc[0]))])
     arr, row_of = crop_cache(prepared, size)
