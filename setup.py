@@ -1,5 +1,7 @@
 from configparser import ConfigParser
-import setuptools, shlex
+from pathlib import Path
+import setuptools, shlex, shutil, json
+from setuptools.command.build_py import build_py
 
 # note: all settings are in settings.ini; edit there, not here
 config = ConfigParser(delimiters=['='])
@@ -35,7 +37,21 @@ if pkg_data:
 # Add package data to setup_cfg for setuptools.setup(..., **setup_cfg)
 setup_cfg['package_data'] = package_data
 
+class build_py_with_study(build_py):
+    "The wheel carries the study itself: the chapter notebooks (nbs/*.ipynb) and the study configs (configs/*.yaml) as `deepfake_study/study/`, so `deepfake_report --config quick` runs after a plain `pip install`."
+    def run(self):
+        super().run()
+        here = Path(__file__).parent
+        for src, pat in (('nbs', '*.ipynb'), ('configs', '*.yaml')):
+            dest = Path(self.build_lib)/cfg['lib_path']/'study'/src; dest.mkdir(parents=True, exist_ok=True)
+            for f in sorted((here/src).glob(pat)):
+                if f.suffix!='.ipynb': shutil.copy2(f, dest/f.name); continue
+                nb = json.loads(f.read_text(encoding='utf-8'))  # the development hook that re-exports the library has no repository to export to
+                nb['cells'] = [c for c in nb['cells'] if 'nbdev.nbdev_export()' not in ''.join(c['source'])]
+                (dest/f.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False)+'\n', encoding='utf-8')
+
 setuptools.setup(
+    cmdclass = {'build_py': build_py_with_study},
     name = cfg['lib_name'],
     license = lic[0],
     classifiers = [

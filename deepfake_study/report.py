@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['CHAPTERS', 'read_run', 'collect_runs', 'fmt_ci', 'blackbox_names', 'split_label', 'results_table', 'seed_summary',
-           'sbi_over_seeds', 'load_config', 'run_study', 'deepfake_report']
+           'sbi_over_seeds', 'load_config', 'shipped', 'find_config', 'run_study', 'deepfake_report']
 
 # %% ../nbs/07_report.ipynb #31820cfe
 import os, re, sys, json, time, traceback, itertools, shutil, subprocess
@@ -168,10 +168,35 @@ def load_config(fn)->dict:
     cfg['runs'] = runs
     return cfg
 
+def _pkg_dir()->Path: return Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().parent/'deepfake_study'
+
+def _checkout():
+    "The repository root when the package runs from a checkout (settings.ini and nbs/ beside it), else None."
+    r = _pkg_dir().parent
+    return r if (r/'settings.ini').is_file() and (r/'nbs').is_dir() else None
+
+def shipped(kind:str)->Path:
+    "Where an installed wheel keeps the study's chapter notebooks (`kind='nbs'`) or configs (`kind='configs'`): `deepfake_study/study/<kind>`."
+    return _pkg_dir()/'study'/kind
+
+def find_config(config='quick')->Path:
+    "A study config: a YAML file, or the name of a shipped one (`quick`, `study`, `ffpp`); a repository checkout's `configs/` wins over the wheel's copy."
+    if Path(config).is_file(): return Path(config)
+    name = Path(config).name.removesuffix('.yaml').removesuffix('.yml')
+    dirs = ([_checkout()/'configs'] if _checkout() else []) + [shipped('configs')]
+    for d in dirs:
+        if (d/f'{name}.yaml').is_file(): return d/f'{name}.yaml'
+    known = sorted({f.stem for d in dirs if d.is_dir() for f in d.glob('*.yaml')})
+    raise FileNotFoundError(f"config {config!r} is neither a file nor a shipped config ({', '.join(known) or 'none found'})")
+
 def _nbs_dir(nbs=None)->Path:
-    for c in ([Path(nbs)] if nbs else []) + [Path(__file__).resolve().parents[1]/'nbs' if '__file__' in globals() else Path.cwd(), Path.cwd()/'nbs', Path.cwd()]:
+    "The chapter notebooks: `nbs` if given, else a repository checkout's `nbs/` (so edits there take effect), else the wheel's copy."
+    if nbs is not None:
+        if (Path(nbs)/CHAPTERS['report']).is_file(): return Path(nbs)
+        raise FileNotFoundError(f"{nbs} does not hold the study's notebooks ({CHAPTERS['report']} missing)")
+    for c in ([_checkout()/'nbs'] if _checkout() else []) + [Path.cwd()/'nbs', Path.cwd(), shipped('nbs')]:
         if (c/CHAPTERS['report']).is_file(): return c
-    raise FileNotFoundError("cannot find the study's notebooks (nbs/); run from the repository or pass --nbs")
+    raise FileNotFoundError("cannot find the study's notebooks: run from the repository, install the wheel, or pass --nbs")
 
 def _execute(nb_in, nb_out, params, cwd, log_fn=None)->tuple:
     "Run a notebook with papermill; `(ok, error)`."
@@ -190,13 +215,13 @@ def _finished(d:Path)->bool:
         json.loads((d/'metrics.json').read_text()); return True
     except (OSError, ValueError): return False
 
-def run_study(config='configs/quick.yaml', # study config (YAML)
+def run_study(config='quick', # study config: a YAML file or a shipped config's name (quick, study, ffpp)
               out='report', # output folder
               nbs=None, # folder holding the chapter notebooks
               progress:bool=True)->dict:
     "Prepare data, run the grid with papermill (resuming), run the embedding chapter, and render the report."
     from fastprogress.fastprogress import progress_bar
-    t0 = time.time(); cfg = load_config(config); nbs = _nbs_dir(nbs); out = Path(out); rd = out/'runs'; rd.mkdir(parents=True, exist_ok=True)
+    t0 = time.time(); cfg = load_config(find_config(config)); nbs = _nbs_dir(nbs); out = Path(out); rd = out/'runs'; rd.mkdir(parents=True, exist_ok=True)
     stages = {}
     data, bbs = cfg['data']['train'], cfg['data']['blackbox']
     from deepfake_study.train import resolve_data, prep_settings
@@ -256,9 +281,9 @@ def run_study(config='configs/quick.yaml', # study config (YAML)
     return dict(status=status, stages=stages, run_seconds=seconds, html=out/'index.html')
 
 @call_parse
-def deepfake_report(config:str='configs/quick.yaml', # study config (YAML)
+def deepfake_report(config:str='quick', # study config: a YAML file or a shipped config's name (quick, study, ffpp)
                     out:str='report', # output folder; the report opens at OUT/index.html
-                    nbs:str=None, # folder with the chapter notebooks (default: the repository's nbs/)
+                    nbs:str=None, # folder with the chapter notebooks (default: the repository's nbs/, else the installed copy)
                    ):
     "Rerun the study's grid (skipping finished runs) and rebuild the report at OUT/index.html."
     try: run_study(config, out, nbs)
