@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['log', 'VIDEO_EXTS', 'INDEX_COLS', 'FAKEAV_TYPES', 'FAKEAV_COLS', 'FFPP_METHODS', 'CELEBDF_DIRS', 'LAYOUTS',
            'STATUSES', 'MetadataError', 'index_dfdc', 'index_fakeavceleb', 'connected_groups', 'index_ffpp',
-           'ffpp_official_split', 'index_folder', 'index_celebdf', 'detect_layout', 'index_videos',
-           'make_layout_fixture', 'split_videos', 'frame_indices', 'VideoReadError', 'read_frames', 'square_crop',
-           'FaceExtractor', 'build_tables', 'parse_shard', 'prepare_dataset', 'deepfake_prep']
+           'ffpp_official_split', 'index_folder', 'index_celebdf', 'index_dfdc_test', 'index_dfdc_preview',
+           'detect_layout', 'index_videos', 'make_layout_fixture', 'split_videos', 'frame_indices', 'VideoReadError',
+           'read_frames', 'square_crop', 'FaceExtractor', 'build_tables', 'parse_shard', 'prepare_dataset',
+           'deepfake_prep']
 
 # %% ../nbs/01_data_prep.ipynb #65c39ab9
 import os, re, json, csv, logging, time, contextlib, multiprocessing as mp
@@ -299,8 +300,68 @@ def index_celebdf(root, # folder holding Celeb-real/, YouTube-real/ and Celeb-sy
         df['official_split'] = ['test' if q in test else None for q in df.path]
     return df
 
+# %% ../nbs/01_data_prep.ipynb #83298142
+def _dfdc_test_dir(root:Path):
+    "The folder holding DFDC's public test set (`labels.csv` beside `videos/`): `root` itself or `root/test`; else None."
+    for d in (root, root/'test'):
+        if (d/'labels.csv').is_file() and (d/'videos').is_dir(): return d
+    return None
+
+def _unlisted(root:Path, folder:Path, listed:set)->int:
+    "Videos in `folder` that the metadata does not label: skipped, logged and counted."
+    unl = sorted(p.relative_to(root).as_posix() for p in folder.glob('*') if p.suffix.lower() in VIDEO_EXTS and p.relative_to(root).as_posix() not in listed)
+    if unl: log.warning(f"{folder}: {len(unl)} video(s) that the metadata does not label were skipped, e.g. {unl[0]}")
+    return len(unl)
+
+def index_dfdc_test(root, # folder holding `labels.csv` and `videos/`, or a `test/` folder that does
+                   )->pd.DataFrame:
+    "Index DFDC's public test set: `labels.csv` (`filename,label`, 1 = fake); every video is official test and its own group."
+    root = Path(root); d = _dfdc_test_dir(root)
+    if d is None: raise MetadataError(f"{root}: no DFDC test set here (labels.csv beside videos/, in this folder or in test/)")
+    fn = d/'labels.csv'
+    try: lab = pd.read_csv(fn, dtype=str, keep_default_na=False, encoding='utf-8')
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e: raise MetadataError(f"{fn}: not a readable CSV ({e})") from None
+    lab.columns = [c.strip().lower() for c in lab.columns]
+    if not {'filename','label'} <= set(lab.columns): raise MetadataError(f"{fn}: expected the columns filename,label; got {list(lab.columns)}")
+    rows = []
+    for i, (f, l) in enumerate(zip(lab['filename'], lab['label']), 2):
+        if l.strip() not in ('0','1'): raise MetadataError(f"{fn}: line {i}: label must be 1 (fake) or 0 (real), got {l!r}")
+        rel = safe_join(d/'videos', f.strip()).relative_to(root.resolve()).as_posix()
+        lbl = FAKE if l.strip()=='1' else REAL  # 1 = fake in this file, as in this project
+        rows.append(dict(row=f"labels.csv line {i}", path=rel, label=lbl, method='dfdc' if lbl else 'real', group=os.path.splitext(rel)[0],
+                         part='test', official_split='test'))
+    df = _tidy(rows, 'dfdc')
+    df.attrs['unlabelled'] = _unlisted(root.resolve(), (d/'videos').resolve(), set(df.path))
+    return df
+
+def _preview_ids(parts:list)->list:
+    "The identities a preview path names: `original_videos/<id>/x.mp4` one, `method_X/<id>/<id>_<id>/x.mp4` the numeric ids of both folders."
+    ids = [parts[1]] if len(parts) >= 3 else [os.path.splitext(parts[-1])[0]]
+    if parts[0].startswith('method_') and len(parts) >= 4: ids += [t for t in parts[2].split('_') if t.isdigit() and t not in ids]
+    return ids
+
+def index_dfdc_preview(root, # folder holding `dataset.json`
+                      )->pd.DataFrame:
+    "Index the DFDC preview from its `dataset.json`: labels, the official train/test split (`set`) and identity groups from the folder names."
+    root = Path(root); fn = root/'dataset.json'
+    meta = _load_json(fn)
+    if not isinstance(meta, dict): raise MetadataError(f"{fn}: expected a JSON object of videos, got {type(meta).__name__}")
+    rows, ids = [], []
+    for name, e in meta.items():
+        if not isinstance(e, dict) or 'label' not in e: raise MetadataError(f"{fn}: entry {name!r} has no 'label'")
+        try: lbl = parse_label(e['label'])
+        except ValueError as err: raise MetadataError(f"{fn}: entry {name!r}: {err}") from None
+        if e.get('set') not in ('train', 'test'): raise MetadataError(f"{fn}: entry {name!r}: 'set' must be train or test, got {e.get('set')!r}")
+        rel = safe_join(root, name).relative_to(root.resolve()).as_posix()
+        parts = rel.split('/')
+        rows.append(dict(row=f"dataset.json:{name}", path=rel, label=lbl, method=parts[0] if lbl==FAKE else 'real', part='preview', official_split=e['set']))
+        ids.append(_preview_ids(parts))
+    if not rows: raise MetadataError(f"{fn}: lists no videos")
+    for r, g in zip(rows, connected_groups(ids)): r['group'] = g
+    return _tidy(rows, 'dfdc')
+
 # %% ../nbs/01_data_prep.ipynb #f9684d34
-LAYOUTS = dict(dfdc=index_dfdc, fakeavceleb=index_fakeavceleb, ffpp=index_ffpp, celebdf=index_celebdf, folder=index_folder)
+LAYOUTS = dict(dfdc=index_dfdc, dfdc_test=index_dfdc_test, dfdc_preview=index_dfdc_preview, fakeavceleb=index_fakeavceleb, ffpp=index_ffpp, celebdf=index_celebdf, folder=index_folder)
 
 def detect_layout(root)->str:
     "Which layout the folder `root` is in."
@@ -309,12 +370,14 @@ def detect_layout(root)->str:
     if (root/'meta_data.csv').is_file(): return 'fakeavceleb'
     if (root/'original_sequences').is_dir() or (root/'manipulated_sequences').is_dir(): return 'ffpp'
     if any((root/d).is_dir() for d in CELEBDF_DIRS): return 'celebdf'
+    if (root/'dataset.json').is_file(): return 'dfdc_preview'
     if (root/'metadata.json').is_file() or any(root.glob('*/metadata.json')): return 'dfdc'
+    if _dfdc_test_dir(root) is not None: return 'dfdc_test'
     if (root/'real').is_dir() or (root/'fake').is_dir() or any(root.glob('*.csv')): return 'folder'
-    raise MetadataError(f"{root}: cannot tell the layout (no meta_data.csv, FF++ folders, Celeb-DF folders, metadata.json, real/ + fake/ or CSV)")
+    raise MetadataError(f"{root}: cannot tell the layout (no meta_data.csv, FF++ folders, Celeb-DF folders, dataset.json, metadata.json, labels.csv + videos/, real/ + fake/ or CSV)")
 
 def index_videos(root, # dataset root
-                 layout:str='auto', # auto, dfdc, fakeavceleb, ffpp, celebdf or folder
+                 layout:str='auto', # auto or one of `LAYOUTS`: dfdc, dfdc_test, dfdc_preview, fakeavceleb, ffpp, celebdf, folder
                  splits:str='auto', # 'auto': the dataset's official split where it has one; 'grouped': identity-grouped random; or a folder of FF++ split files
                 )->pd.DataFrame:
     "One tidy table of videos for the dataset at `root`, with an `official_split` column where an official split applies."
@@ -332,7 +395,7 @@ def index_videos(root, # dataset root
 
 # %% ../nbs/01_data_prep.ipynb #ee1f1ea2
 def make_layout_fixture(root, # where to build it
-                        layout:str, # dfdc, fakeavceleb, ffpp, celebdf or folder
+                        layout:str, # one of `LAYOUTS`
                        )->Path:
     "Build a tiny metadata-only tree in `layout` for tests (videos are empty files)."
     root = Path(root); root.mkdir(parents=True, exist_ok=True)
@@ -343,6 +406,19 @@ def make_layout_fixture(root, # where to build it
                            ('dfdc_train_part_1', {'r3.mp4':{'label':'REAL','split':'train'}, 'f3.mp4':{'label':'FAKE','split':'train','original':'r3.mp4'}})]:
             (root/part).mkdir(exist_ok=True); (root/part/'metadata.json').write_text(json.dumps(meta))
             for k in meta: touch(root/part/k)
+    elif layout=='dfdc_test':
+        # 1 = fake in labels.csv; one video no row labels
+        (root/'test'/'videos').mkdir(parents=True, exist_ok=True)
+        (root/'test'/'labels.csv').write_text('filename,label\naaqaifqrwn.mp4,1\nbbxvxjrfhg.mp4,0\nccsjxbtrnp.mp4,1\nddkfnvkqzb.mp4,0\n')
+        for k in ['aaqaifqrwn','bbxvxjrfhg','ccsjxbtrnp','ddkfnvkqzb','eeunlabeld']: touch(root/'test'/'videos'/f'{k}.mp4')
+    elif layout=='dfdc_preview':
+        # identities 1001..1006; fakes live under method_X/<target>/<target>_<source>/
+        meta = {'original_videos/1001/a1.mp4': ('real','train'), 'original_videos/1002/a2.mp4': ('real','train'), 'method_A/1001/1001_1002/f1.mp4': ('fake','train'),
+                'original_videos/1003/a3.mp4': ('real','train'), 'method_B/1003/1003_1004/f2.mp4': ('fake','train'), 'original_videos/1004/a4.mp4': ('real','train'),
+                'original_videos/1007/a7.mp4': ('real','train'), 'method_A/1007/1007_1008/f4.mp4': ('fake','train'),
+                'original_videos/1005/a5.mp4': ('real','test'), 'method_A/1005/1005_1006/f3.mp4': ('fake','test')}
+        (root/'dataset.json').write_text(json.dumps({k: dict(label=l, set=s, augmentations={}) for k, (l, s) in meta.items()}))
+        for k in meta: touch(root/k)
     elif layout=='fakeavceleb':
         hdr = 'source,target1,target2,method,category,type,race,gender,path'
         lines = [hdr]
@@ -392,17 +468,16 @@ def split_videos(df:pd.DataFrame, # an index from `index_videos`
                  test:float=0.15, # fraction held out for test (0: no test split)
                  seed:int=42,
                 )->pd.DataFrame:
-    "Add a `split` column (train/valid/test) that never puts one group on two sides; an `official_split` column (FF++'s lists, Celeb-DF's test list) wins."
+    "Add a `split` column (train/valid/test) that never puts one group on two sides; an `official_split` column (FF++'s lists, Celeb-DF's test list, the DFDC preview's sets) wins."
     df = df.reset_index(drop=True).copy()
     off = df['official_split'] if 'official_split' in df else None
     if off is not None and off.notna().any():
-        if (off=='train').any():
-            # a full official split (FF++): it wins; a video in no list is 'unsplit', kept in the tables and counted, never trained on
-            df['split'] = off.fillna('unsplit')
-            return df
-        # an official test list only (Celeb-DF): the other videos are split by identity into train and valid
-        df['split'] = off.fillna('train')
-        rest = df.index[off.isna()]
+        full = (off=='train').any()
+        # an official split wins; with train in it (FF++, DFDC preview) a video in no list is 'unsplit', kept in the tables and counted, never trained on
+        df['split'] = off.fillna('unsplit' if full else 'train')
+        if full and (off=='valid').any(): return df  # FF++: train, valid and test are all official
+        # an official test list only (Celeb-DF), or train/test without valid (DFDC preview): valid is carved from train by identity
+        rest = df.index[df['split']=='train']
         if valid > 0 and len(rest) > 1:
             m = _group_holdout(df.loc[rest].reset_index(drop=True), valid/(1-test) if 0 < test < 1 else valid, seed+1)
             df.loc[rest[m], 'split'] = 'valid'

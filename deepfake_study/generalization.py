@@ -58,7 +58,7 @@ def evaluate_run_on(run, data, out=None, n_boot:int=1000, seed:int=0, **kwargs)-
 
 # %% ../nbs/06_generalization.ipynb #04a05e56
 def breakdown(preds:pd.DataFrame, by:str, n_boot:int=200, seed:int=0)->pd.DataFrame:
-    "Video-level AUC (with CI), accuracy and majority accuracy per value of `by`."
+    "Video-level AUC (with CI, and the real and fake videos it was computed on), accuracy and majority accuracy per value of `by`."
     v = video_scores(preds[['video','label','p_fake',by]].dropna(subset=[by]))
     reals = v[v.label==0]
     rows = []
@@ -67,8 +67,11 @@ def breakdown(preds:pd.DataFrame, by:str, n_boot:int=200, seed:int=0)->pd.DataFr
         if sub.label.nunique()<2: continue
         m = binary_metrics(sub.label, sub.p_fake)
         from deepfake_study.metrics import bootstrap_ci
-        ci = bootstrap_ci(sub, lambda d: {'auc': binary_metrics(d.label, d.p_fake)['auc']}, n_boot, seed=seed).get('auc')
-        rows.append({by: k, 'videos': len(g), 'fake share': g.label.mean(), 'auc': m['auc'], 'auc_ci': ci, 'accuracy (own videos)': float(((g.p_fake>=0.5)==g.label).mean())})
+        nr, nf = int((sub.label==0).sum()), int((sub.label==1).sum())
+        # with fewer than 2 videos of a class every resample repeats the same video: no interval
+        ci = bootstrap_ci(sub, lambda d: {'auc': binary_metrics(d.label, d.p_fake)['auc']}, n_boot, seed=seed).get('auc') if min(nr, nf) >= 2 else None
+        rows.append({by: k, 'videos': len(g), 'fake share': g.label.mean(), 'auc': m['auc'], 'auc_ci': ci, 'n_real': nr, 'n_fake': nf,
+                     'accuracy (own videos)': float(((g.p_fake>=0.5)==g.label).mean())})
     return pd.DataFrame(rows)
 
 # %% ../nbs/06_generalization.ipynb #8f96ca7c

@@ -544,9 +544,9 @@ def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed,
     cfg.update(status='plotting', model=info, prepared=str(prepared), prep=json.loads((prepared/'prep.json').read_text()) if (prepared/'prep.json').is_file() else None, blackbox_prepared={k: str(v) for k, v in bb_prepared.items()} or None,
                n_faces={s:int((faces.split==s).sum()) for s in ('train','valid','test')}, train_videos=train_videos, losses=losses, timings=timings)
     save_json(cfg, out/'config.json')
-    plot_run(out)
+    import matplotlib.pyplot as plt
+    for f in plot_run(out).values(): plt.close(f)  # saved as PNGs; left open, a notebook would show each twice
     if fakes!='real':
-        import matplotlib.pyplot as plt
         plt.close(plot_sbi(prepared, n=6, seed=seed, fn=out/'sbi_examples.png'))
     lap('save_and_plot')
     cfg.update(status='done', wall_seconds=round(time.time()-t0, 1))

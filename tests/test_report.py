@@ -32,6 +32,7 @@ def test_report_runs_resumes_and_survives_a_corrupt_run(demo, tmp_path):
     cfg = tmp_path/'tiny.yaml'; cfg.write_text(CONFIG); out = tmp_path/'report'
     run = lambda: subprocess.run([str(BIN/'deepfake_report'), '--config', str(cfg), '--out', str(out)], capture_output=True, text=True, cwd=ROOT)
     r = run(); assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert 'IPKernelApp' not in r.stdout + r.stderr   # the kernels' own log stays out of the driver's output
     study = json.loads((out/'study.json').read_text())
     assert study['status'] == {**{n: 'done' for n in RUNS}, 'generalization': 'done'}
     assert set(study['run_seconds']) == RUNS and {'data','train','generalization','report','total'} <= set(study['stages_seconds'])
@@ -70,3 +71,67 @@ def test_report_runs_resumes_and_survives_a_corrupt_run(demo, tmp_path):
     assert st['baseline-resnet18-adam-lr0.001'] == 'failed' and st['baseline-resnet18-adam-lr0.001-sbi'] == 'done'
     subprocess.run([str(BIN/'papermill'), str(ROOT/'nbs'/'07_report.ipynb'), str(tmp_path/'r.ipynb'), '-p', 'runs', str(out/'runs')], check=True, capture_output=True, cwd=ROOT/'nbs')
     assert 'JSONDecodeError' in (tmp_path/'r.ipynb').read_text()
+
+def _fixture_runs(root:Path):
+    "Run folders as the chapters write them: two training runs with predictions, one black-box set with a single real video, an embedding folder, and generalization tables."
+    import numpy as np, pandas as pd
+    from deepfake_study.core import save_json
+    from deepfake_study.metrics import evaluate, video_scores
+    rng = np.random.default_rng(0)
+    vids = {'valid': (8, 8), 'test': (8, 8), 'blackbox:one-real': (1, 5)}
+    for name, mode, skill in (('finetune-lite0-adam-lr0.001', 'finetune', 1.5), ('transfer-lite0-adam-lr0.001', 'transfer', 0.5)):
+        rows = []
+        for s, (nr, nf) in vids.items():
+            for i in range(nr + nf):
+                y = int(i >= nr)
+                for fr in range(3): rows.append(dict(video=f'{s}-{i}', split=s, label=y, frame=fr, p_fake=float(1/(1+np.exp(-(skill*(2*y-1) + rng.normal()))))))
+        preds = pd.DataFrame(rows); d = root/name; d.mkdir(parents=True)
+        preds.to_csv(d/'predictions.csv', index=False)
+        splits = {s: evaluate(preds[preds.split==s], 0.5, n_boot=200) for s in vids}
+        for s, (nr, nf) in vids.items(): splits[s]['at_valid_threshold'] = dict(threshold=0.5, n_real=nr, n_fake=nf, detection_rate=None, detection_ci=None)
+        save_json(dict(splits=splits, threshold=0.5), d/'metrics.json')
+        save_json(dict(status='done', params=dict(arch='tf_efficientnet_lite0', mode=mode, opt='adam', lr=1e-3, epochs=2, size=128, seed=42, fakes='real', data=None),
+                       train_videos=dict(real=20, fake=20)), d/'config.json')
+    e = root/'embeddings-finetune-lite0-adam-lr0.001'; e.mkdir()
+    save_json(dict(status='done', params=dict(run='finetune-lite0-adam-lr0.001', mode='embedding')), e/'config.json')
+    pd.DataFrame([dict(model=m, split=s, auc=a, log_loss=0.6, accuracy=0.7, majority_accuracy=0.5, auc_ci='[0.6970253944773175, 0.960051724137931]', cv_auc=cv)
+                  for m, cv, a in (('knn', 0.7, 0.75), ('svm', 0.8, 0.81), ('network head', None, 0.85)) for s in ('valid', 'test')]).to_csv(e/'comparison.csv', index=False)
+    g = root/'generalization'; g.mkdir()
+    pd.DataFrame([dict(run='finetune-lite0-adam-lr0.001', dataset='one-real', auc=1.0, auc_ci='[1.0, 1.0]', accuracy=0.8, majority=0.833, log_loss=0.4, ece=0.1, n_real=1, n_fake=5,
+                       detection_rate=0.8, detection_ci='[0.3755, 0.9638]'),
+                  dict(run='finetune-lite0-adam-lr0.001', dataset='holdout', auc=0.9, auc_ci='[0.7512345678, 0.98765432]', accuracy=0.8, majority=0.5, log_loss=0.4, ece=0.1, n_real=8, n_fake=8,
+                       detection_rate=0.75, detection_ci='[0.4093, 0.9285]')]).to_csv(g/'matrix.csv', index=False)
+    return root
+
+def test_report_reads_like_a_paper(tmp_path):
+    "The rendered page opens with the study, not the chapter's prose; the embedding folder is no failure; a set with one real video has no CI; every CI is formatted."
+    from deepfake_study.report import render_html, fmt_ci
+    runs = _fixture_runs(tmp_path/'runs')
+    r = subprocess.run([str(BIN/'papermill'), str(ROOT/'nbs'/'07_report.ipynb'), str(tmp_path/'report.ipynb'), '-p', 'runs', str(runs), '--log-level', 'ERROR'],
+                       capture_output=True, text=True, cwd=ROOT/'nbs')
+    assert r.returncode == 0, r.stderr[-3000:]
+    html = render_html(tmp_path/'report.ipynb', tmp_path/'index.html').read_text()
+    from bs4 import BeautifulSoup
+    text = BeautifulSoup(html, 'html.parser').body.get_text(' ', strip=True)
+    assert text.startswith('Deepfake video detection: demo → one-real'), text[:300]
+    assert 'The driver' not in text and 'deepfake_report' not in text[:2000]      # the chapter's developer prose stays in the notebook
+    assert text.index('Summary') < text.index('Results: holdout and black-box')
+    assert 'Demo data.' in text
+    every = _table(html, 'status')
+    assert {row['status'] for row in every} == {'done'}, every                     # the embedding folder is not a failed run
+    assert {row['epochs'] for row in every if row['name'].startswith(('finetune', 'transfer'))} == {'2'}  # integers, not 2.0
+    res = {row['setting']: row for row in _table(html, 'holdout AUC [95% CI]')}
+    assert res['finetune']['black-box one-real AUC [95% CI]'] == 'n/a (1 real video)'
+    mx = {row['dataset']: row for row in _table(html, 'auc [95% CI]')}
+    assert mx['one-real']['auc [95% CI]'] == 'n/a (1 real video)' and mx['holdout']['auc [95% CI]'] == '0.900 [0.75, 0.99]'
+    assert mx['one-real']['detection_rate [95% CI]'] == '0.800 [0.38, 0.96]'
+    import re
+    assert not re.search(r'\[\d\.\d{5,}', text), re.search(r'.{80}\[\d\.\d{5,}.{40}', text)  # no raw float CI anywhere
+    assert not re.search(r'\b\d+\.0\b(?![\d%])', ' '.join(r['epochs'] + r['size'] for r in every))
+    summ = {row['question']: row for row in _table(html, 'question')}
+    best = summ['Best detector on the holdout set']
+    m = json.loads((runs/'finetune-lite0-adam-lr0.001'/'metrics.json').read_text())['splits']['test']['video_mean']
+    assert best['answer'].startswith(f"finetune-lite0-adam-lr0.001: holdout AUC {fmt_ci(m['auc'], m['ci']['auc'])}"), best
+    assert best['runs'] == 'finetune-lite0-adam-lr0.001'
+    assert summ['Fine-tuning vs frozen transfer (tf_efficientnet_lite0)']['answer'].startswith('AUC of finetune-lite0-adam-lr0.001 minus transfer-lite0-adam-lr0.001: holdout +')
+    assert 'SVM 0.810 [0.70, 0.96] vs head 0.850 [0.70, 0.96]' in summ['KNN/SVM on the embeddings vs the network head (finetune-lite0-adam-lr0.001)']['answer']
