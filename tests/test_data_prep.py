@@ -89,3 +89,31 @@ def test_shards_on_several_machines_then_a_rebuild(small_raw, tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True); assert r.returncode == 0, r.stderr[-2000:]
     assert f'0 processed, {n} already done' in r.stdout
     for t in ('videos.csv','faces.csv'): assert _md5(out/t) == _md5(ref/t), t
+
+def test_dfdc_test_and_preview_layouts_prepare_end_to_end(small_raw, tmp_path):
+    "Real (demo) videos in DFDC's public-test layout (labels.csv, 1 = fake) and preview layout (dataset.json): `deepfake_prep --layout auto` finds each, keeps its labels and official splits."
+    meta = json.loads((small_raw/'metadata.json').read_text())
+    names = sorted(meta)[:6]
+    # the public test set: test/videos + test/labels.csv
+    t = tmp_path/'dfdc_test'; (t/'test'/'videos').mkdir(parents=True)
+    for k in names: shutil.copy(small_raw/k, t/'test'/'videos'/k)
+    (t/'test'/'labels.csv').write_text('filename,label\n' + ''.join(f"{k},{int(meta[k]['label']=='FAKE')}\n" for k in names))
+    # the preview: original_videos/<id>/ and method_A/<id>/<id>_<id>/, labels and sets in dataset.json
+    p = tmp_path/'dfdc_preview'; entries = {}
+    for i, k in enumerate(names):
+        fake = meta[k]['label']=='FAKE'; ident = str(1000 + i % 3)
+        rel = f"method_A/{ident}/{ident}_{int(ident) + 1000}/{k}" if fake else f"original_videos/{ident}/{k}"
+        (p/rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy(small_raw/k, p/rel)
+        entries[rel] = dict(label='fake' if fake else 'real', set='test' if i % 3 == 2 else 'train')
+    (p/'dataset.json').write_text(json.dumps(entries))
+    for src, want_split in ((t, {'test'}), (p, None)):
+        out = tmp_path/f'out-{src.name}'
+        r = subprocess.run([str(BIN/'deepfake_prep'), str(src), str(out), '--frames', '2', '--size', '48', '--workers', '0'], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert json.loads((out/'prep.json').read_text())['layout'] == src.name
+        v = pd.read_csv(out/'videos.csv')
+        assert dict(zip(v.path.map(lambda x: x.rsplit('/', 1)[-1]), v.label)) == {k: int(meta[k]['label']=='FAKE') for k in names}
+        if want_split: assert set(v.split) == want_split
+        else:
+            assert set(v.loc[v.path.isin([k for k, e in entries.items() if e['set']=='test']), 'split']) == {'test'}
+            assert v.groupby('group').split.nunique().max() == 1
