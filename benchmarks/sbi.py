@@ -5,7 +5,7 @@ with fakes='sbi' against the same pipeline over the dataset's own crops, in the 
 import argparse, time
 from deepfake_study.core import seed_everything
 from deepfake_study.demo import demo_data
-from deepfake_study.train import load_faces, get_dls
+from deepfake_study.data import load_faces, get_dls
 
 def rate(faces, fakes, size, bs, n):
     seed_everything(0)
@@ -23,7 +23,7 @@ if __name__ == '__main__':
     ap.add_argument('--size', type=int, default=128); ap.add_argument('--bs', type=int, default=32); ap.add_argument('--batches', type=int, default=12)
     a = ap.parse_args()
     faces = load_faces(demo_data()['dfdc'], max_frames=4)
-    base = rate(faces, 'real', a.size, a.bs, a.batches)
+    base = rate(faces, 'dataset', a.size, a.bs, a.batches)
     sbi = rate(faces, 'sbi', a.size, a.bs, a.batches)
     print(f"data pipeline, dataset crops: {base:.0f} items/s")
     print(f"data pipeline, fakes='sbi' (half the items self-blended on the fly): {sbi:.0f} items/s")

@@ -8,7 +8,8 @@ import argparse, time, contextlib
 import numpy as np, torch
 from deepfake_study.core import seed_everything, get_device
 from deepfake_study.demo import demo_data
-from deepfake_study.train import load_faces, get_dls, build_learner
+from deepfake_study.data import load_faces, get_dls
+from deepfake_study.train import build_learner
 from deepfake_study.models import create_model
 
 def raw_loop(arch, size, bs, n_batches, dev):

@@ -19,12 +19,13 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from .core import *
 from .metrics import evaluate
 from .models import create_model
-from .train import load_run, load_faces, resolve_data, batched_forward, blackbox_splits, prep_settings
+from .data import load_faces, resolve_data, blackbox_splits, prep_settings
+from .runs import CONFIG, METRICS, PREDICTIONS, WEIGHTS, COMPARISON, load_run, batched_forward, split_metrics
 
 # %% ../nbs/05_embeddings.ipynb #b7b2e09f
 def _model_key(run=None, arch=None):
     if run is not None:
-        w = Path(run)/'model.safetensors'
+        w = Path(run)/WEIGHTS
         return f"run:{Path(run).resolve()}:{w.stat().st_mtime_ns}:{w.stat().st_size}"
     return f"imagenet:{arch}"
 
@@ -130,19 +131,19 @@ def compare_classifiers(run=None, # a trained run folder, or
         m = dict(threshold=0.5, splits={s: evaluate(preds[preds.split==s], n_boot=n_boot, seed=seed) for s in evals},
                  cv_auc=float(gs.best_score_), best_params={k: (v if isinstance(v,(int,float,str)) else str(v)) for k,v in gs.best_params_.items()})
         d = out/name
-        save_json(m, d/'metrics.json'); atomic_save(d/'predictions.csv', lambda t: preds.to_csv(t, index=False))
+        save_json(m, d/METRICS); atomic_save(d/PREDICTIONS, lambda t: preds.to_csv(t, index=False))
         save_json(dict(status='done', params=dict(classifier=name, run=str(run) if run else None, arch=arch, triplet=triplet, seed=seed, mode='embedding'),
-                       env=env_info(), wall_seconds=round(time.time()-t0,1)), d/'config.json')
-        for s in evals: rows.append(dict(model=name, split=s, **{k: m['splits'][s]['video_mean'][k] for k in ('auc','log_loss','accuracy','majority_accuracy')},
-                                         auc_ci=m['splits'][s]['video_mean'].get('ci',{}).get('auc'), cv_auc=m['cv_auc']))
+                       env=env_info(), wall_seconds=round(time.time()-t0,1)), d/CONFIG)
+        for s in evals: rows.append(dict(model=name, split=s, **{k: split_metrics(m, s)[k] for k in ('auc','log_loss','accuracy','majority_accuracy')},
+                                         auc_ci=split_metrics(m, s).get('ci',{}).get('auc'), cv_auc=m['cv_auc']))
     if run is not None:
-        hm = json.loads((Path(run)/'metrics.json').read_text())
+        hm = json.loads((Path(run)/METRICS).read_text())
         for s in evals:
             if s in hm['splits']:
-                v = hm['splits'][s]['video_mean']
+                v = split_metrics(hm, s)
                 rows.append(dict(model='network head', split=s, **{k: v[k] for k in ('auc','log_loss','accuracy','majority_accuracy')}, auc_ci=v.get('ci',{}).get('auc'), cv_auc=None))
     table = pd.DataFrame(rows)
-    atomic_save(out/'comparison.csv', lambda t: table.to_csv(t, index=False))
+    atomic_save(out/COMPARISON, lambda t: table.to_csv(t, index=False))
     plot_embeddings(X, allf, out/'embeddings.png', seed=seed)
     return table
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .core import *
 from .metrics import evaluate, binary_metrics, video_scores, best_threshold, paired_difference, rates_at
-from .train import load_run, load_faces, resolve_data, predict_images, _load_img, prep_settings, PREP_KEYS
+from .data import load_faces, resolve_data, prep_settings
+from .runs import CONFIG, METRICS, PREDICTIONS, MATRIX, SBI_VS_REAL, breakdown_file, load_run, predict_images, _load_img, split_metrics
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def score_run(run, # a finished run folder
 def evaluate_run_on(run, data, out=None, n_boot:int=1000, seed:int=0, **kwargs)->dict:
     "Metrics (training schema) of `run` on `data`, with the source's validation threshold and the target's best; written to `out` if given."
     preds = score_run(run, data, **kwargs)
-    m_src = json.loads((Path(run)/'metrics.json').read_text())
+    m_src = json.loads((Path(run)/METRICS).read_text())
     thr_src = float(m_src.get('threshold_valid', 0.5))
     v = video_scores(preds[['video','label','p_fake']])
     thr_best = best_threshold(v.label, v.p_fake) if v.label.nunique()==2 else 0.5
@@ -51,9 +52,9 @@ def evaluate_run_on(run, data, out=None, n_boot:int=1000, seed:int=0, **kwargs)-
                                rates_at_source_valid=rates_at(v.label, v.p_fake, thr_src)),
                calibration=calibration(v.label, v.p_fake))
     if out:
-        out = Path(out); save_json(res, out/'metrics.json')
-        atomic_save(out/'predictions.csv', lambda t: preds.drop(columns=['fn']).to_csv(t, index=False))
-        save_json(dict(status='done', params=dict(run=str(run), data=str(data), mode='generalization', seed=seed), env=env_info()), out/'config.json')
+        out = Path(out); save_json(res, out/METRICS)
+        atomic_save(out/PREDICTIONS, lambda t: preds.drop(columns=['fn']).to_csv(t, index=False))
+        save_json(dict(status='done', params=dict(run=str(run), data=str(data), mode='generalization', seed=seed), env=env_info()), out/CONFIG)
     return dict(metrics=res, preds=preds)
 
 # %% ../nbs/06_generalization.ipynb #04a05e56
@@ -119,12 +120,13 @@ _PAIR_KEYS = ('arch','mode','opt','lr','epochs','size','max_frames','seed','data
 
 def sbi_pairs(runs)->list:
     "`[(sbi_run, reference_run)]`: each run trained with self-blended fakes and its otherwise identical run trained on the dataset's fakes."
-    cfgs = {Path(r): json.loads((Path(r)/'config.json').read_text())['params'] for r in runs}
+    cfgs = {Path(r): json.loads((Path(r)/CONFIG).read_text())['params'] for r in runs}
     key = lambda p: tuple(str(p.get(k)) for k in _PAIR_KEYS)
-    refs = {key(p): r for r, p in cfgs.items() if p.get('fakes', 'real')=='real'}
-    pairs = [(r, refs[key(p)]) for r, p in cfgs.items() if p.get('fakes', 'real')!='real' and key(p) in refs]
+    fk = lambda p: FAKES_ALIASES.get(p.get('fakes', 'dataset'), p.get('fakes', 'dataset'))  # runs made before 'dataset' was named say 'real'
+    refs = {key(p): r for r, p in cfgs.items() if fk(p)=='dataset'}
+    pairs = [(r, refs[key(p)]) for r, p in cfgs.items() if fk(p)!='dataset' and key(p) in refs]
     for r, p in cfgs.items():
-        if p.get('fakes', 'real')!='real' and key(p) not in refs: log.warning(f"{r.name}: no run with the same settings trained on the dataset's fakes to compare with")
+        if fk(p)!='dataset' and key(p) not in refs: log.warning(f"{r.name}: no run with the same settings trained on the dataset's fakes to compare with")
     return pairs
 
 def shared_samples()->Path|None:

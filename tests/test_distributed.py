@@ -9,7 +9,7 @@ def _env(): return {**os.environ, 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1',
 
 def _check_run(out, demo):
     "A finished run folder whose predictions cover every valid and test video of the demo exactly once, and whose weights reload."
-    from deepfake_study.train import load_run, predict_images
+    from deepfake_study.runs import load_run, predict_images
     cfg = json.loads((out/'config.json').read_text())
     assert cfg['status'] == 'done', cfg.get('error')
     p = pd.read_csv(out/'predictions.csv')

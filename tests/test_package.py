@@ -26,7 +26,7 @@ def test_wheel_ships_notebooks_and_configs(tmp_path):
     code = r'''
 import json, sys
 from pathlib import Path
-import deepfake_study, deepfake_study.report as rp
+import deepfake_study, deepfake_study.study as rp
 target = Path(sys.argv[1]).resolve()
 for m in (deepfake_study, rp): assert target in Path(m.__file__).resolve().parents, m.__file__
 out = {}

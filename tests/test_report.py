@@ -108,7 +108,8 @@ def _fixture_runs(root:Path):
 
 def test_report_reads_like_a_paper(tmp_path):
     "The rendered page opens with the study, not the chapter's prose; the embedding folder is no failure; a set with one real video has no CI; every CI is formatted."
-    from deepfake_study.report import render_html, fmt_ci
+    from deepfake_study.report import fmt_ci
+    from deepfake_study.study import render_html
     runs = _fixture_runs(tmp_path/'runs')
     r = subprocess.run([str(BIN/'papermill'), str(ROOT/'nbs'/'07_report.ipynb'), str(tmp_path/'report.ipynb'), '-p', 'runs', str(runs), '--log-level', 'ERROR'],
                        capture_output=True, text=True, cwd=ROOT/'nbs')

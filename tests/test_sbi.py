@@ -6,7 +6,8 @@ from deepfake_study.core import REAL, FAKE, seed_everything
 
 def test_sbi_training_never_opens_a_fake_video(demo, monkeypatch, tmp_path):
     "Every image file read while training (and validating) with fakes='sbi' belongs to a real video of the training data."
-    from deepfake_study.train import load_faces, get_dls, build_learner
+    from deepfake_study.data import load_faces, get_dls
+    from deepfake_study.train import build_learner
     prepared = demo['dfdc']
     faces = load_faces(prepared, max_frames=2)
     vids = pd.read_csv(prepared/'videos.csv').set_index('video')
