@@ -15,7 +15,7 @@ import numpy as np, torch
 from safetensors.torch import save_file
 from deepfake_study.core import save_json, env_info
 from deepfake_study.models import create_model
-from deepfake_study.predict import load_model, predict_video
+from deepfake_study.predict import load_detector, predict_video
 
 def fake_run(arch, size, d):
     "A run folder holding an untrained model, enough for timing."
@@ -35,7 +35,7 @@ if __name__ == '__main__':
     tmp = Path(tempfile.mkdtemp())
     goal = 3.0 if a.device=='cpu' else 0.5
     for arch in ('tf_efficientnet_lite0', 'resnet18'):
-        det = load_model(fake_run(arch, a.size, tmp/arch), a.device)
+        det = load_detector(fake_run(arch, a.size, tmp/arch), a.device)
         predict_video(fns[0], det, frames=4)  # warm-up: model and MTCNN load
         res = {}
         for every in (1, 4):

@@ -675,7 +675,7 @@ def _die_with_parent():
 def _init_worker(settings):
     _die_with_parent()
     import torch; torch.set_num_threads(1)
-    _WORKER['fx'] = FaceExtractor(**{k:settings[k] for k in ('size','margin','max_faces','detect_max','min_prob')}, device=settings['device'])
+    _WORKER['fx'] = FaceExtractor(**{k:settings[k] for k in DETECTOR_KEYS}, device=settings['device'])
 
 def _run_one(args): return _process_video(*args)
 
@@ -791,7 +791,7 @@ def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_
         pb = progress_bar(range(len(todo)), display=progress, leave=False)
         it = iter(pb)
         if workers <= 1:
-            fx = FaceExtractor(size=size, margin=margin, max_faces=max_faces, detect_max=detect_max, min_prob=min_prob, device=device)
+            fx = FaceExtractor(**{k: settings[k] for k in DETECTOR_KEYS}, device=device)
             for row in todo: _process_video(row, src, out, settings, fx); next(it, None)
         else:
             ctx = mp.get_context('spawn')

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['CLASSIFIERS', 'embed_crops', 'get_embeddings', 'triplet_projection', 'tuning_folds', 'fit_classifier',
-           'compare_classifiers', 'plot_embeddings']
+           'embeddings_dir', 'compare_classifiers', 'plot_embeddings']
 
 # %% ../nbs/05_embeddings.ipynb #8799f047
 import json, hashlib, time
@@ -99,6 +99,10 @@ def fit_classifier(name:str, X:np.ndarray, train:pd.DataFrame, n_splits:int=5):
     return gs.fit(X, train['label'].values)
 
 # %% ../nbs/05_embeddings.ipynb #5b115a21
+def embeddings_dir(run=None, arch:str='lite0', triplet:bool=False)->Path:
+    "Where `compare_classifiers` writes by default: `embeddings-<run or arch>[-triplet]` in the runs folder."
+    return study_dir('runs')/f"embeddings-{Path(run).name if run else arch}{'-triplet' if triplet else ''}"
+
 def compare_classifiers(run=None, # a trained run folder, or
                         arch:str=None, # an ImageNet backbone
                         data=None, # prepared/raw dataset (default: the run's, else the demo)
@@ -120,7 +124,7 @@ def compare_classifiers(run=None, # a trained run folder, or
     X = get_embeddings(allf, run=run, arch=arch)
     tr = (allf['split']=='train').values
     if triplet: proj = triplet_projection(X[tr], allf.loc[tr,'label'].values, seed=seed); X = proj(X)
-    out = Path(out) if out else study_dir('runs')/f"embeddings-{Path(run).name if run else arch}{'-triplet' if triplet else ''}"
+    out = Path(out) if out else embeddings_dir(run, arch, triplet)
     evals = [s for s in ('valid','test', *blackbox_splits(blackbox)) if (allf['split']==s).any()]
     rows = []
     for name in classifiers:

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'score_run', 'evaluate_run_on', 'breakdown', 'calibration', 'grad_cam', 'plot_grad_cams', 'sbi_pairs',
-           'shared_samples']
+           'shared_samples', 'cross_dataset_matrix', 'sbi_comparison']
 
 # %% ../nbs/06_generalization.ipynb #83eca6de
 import os, json, logging
@@ -13,7 +13,7 @@ import numpy as np, pandas as pd, torch
 from .core import *
 from .metrics import evaluate, binary_metrics, video_scores, best_threshold, paired_difference, rates_at
 from .data import load_faces, resolve_data, prep_settings
-from .runs import CONFIG, METRICS, PREDICTIONS, MATRIX, SBI_VS_REAL, breakdown_file, load_run, predict_images, _load_img, split_metrics
+from .runs import CONFIG, METRICS, PREDICTIONS, MATRIX, SBI_VS_REAL, GENERALIZATION, breakdown_file, load_run, predict_images, _load_img, split_metrics
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def score_run(run, # a finished run folder
     train_prep = {k: v for k, v in (cfg.get('prep') or {}).items() if k in PREP_KEYS}
     prepared = resolve_data(None if data=='demo' else data, **train_prep)
     other = prep_settings(prepared)
-    diff = {k: (train_prep[k], other[k]) for k in ('size','margin','max_faces','detect_max','min_prob') if k in train_prep and k in other and train_prep[k]!=other[k]}
+    diff = {k: (train_prep[k], other[k]) for k in DETECTOR_KEYS if k in train_prep and k in other and train_prep[k]!=other[k]}
     if diff: log.warning(f"{prepared} was prepared differently from {Path(run).name}'s training data (training vs this: {diff})")
     faces = load_faces(prepared, splits=splits, max_frames=max_frames)
     vids = pd.read_csv(Path(prepared)/'videos.csv')
@@ -135,3 +135,33 @@ def shared_samples()->Path|None:
     cands += [Path(__file__).resolve().parents[2]/'shared'/'data'/'samples'/'dfdc'/'videos' if '__file__' in globals() else None,
               Path.cwd().parent.parent/'shared'/'data'/'samples'/'dfdc'/'videos', Path.cwd().parent/'shared'/'data'/'samples'/'dfdc'/'videos']
     return next((c for c in cands if c is not None and (c/'metadata.json').is_file()), None)
+
+# %% ../nbs/06_generalization.ipynb #da8e898c
+def cross_dataset_matrix(results:dict, # {(run name, dataset name): `evaluate_run_on` result}
+                        )->pd.DataFrame:
+    "One row per run and test set: video AUC with its CI, accuracy against the majority, log loss, calibration, and the detection rate at the run's validation threshold."
+    rows = []
+    for (rn, dn), res in results.items():
+        v = split_metrics(res['metrics'], 'target')
+        rt = res['metrics'].get('thresholds', {}).get('rates_at_source_valid') or {}
+        rows.append(dict(run=rn, dataset=dn, auc=v['auc'], auc_ci=v.get('ci',{}).get('auc'), accuracy=v['accuracy'], majority=v['majority_accuracy'],
+                         log_loss=v['log_loss'], ece=res['metrics']['calibration']['ece'], n_real=rt.get('n_real'), n_fake=rt.get('n_fake'),
+                         detection_rate=rt.get('detection_rate'), detection_ci=rt.get('detection_ci')))
+    return pd.DataFrame(rows)
+
+def sbi_comparison(results:dict, # {(run name, dataset name): `evaluate_run_on` result}
+                   runs:list, # the run folders evaluated
+                   n_boot:int=1000, seed:int=0)->pd.DataFrame:
+    "Each self-blended run against its ordinary twin (`sbi_pairs`) on every test set both were scored on: video AUCs and their paired difference with its 95% CI."
+    rows = []
+    for a, b in sbi_pairs(runs):
+        for dn in dict.fromkeys(d for (_, d) in results):
+            if (a.name, dn) not in results or (b.name, dn) not in results: continue
+            va, vb = [video_scores(results[(x.name, dn)]['preds'][['video','label','p_fake']]) for x in (a, b)]
+            if va.label.nunique() < 2: continue
+            d = paired_difference(va, vb, 'auc', n_boot=n_boot, seed=seed)
+            fa, fb = [binary_metrics(results[(x.name, dn)]['preds'].label, results[(x.name, dn)]['preds'].p_fake)['auc'] for x in (a, b)]
+            rows.append(dict(sbi_run=a.name, reference_run=b.name, fakes=json.loads((a/CONFIG).read_text())['params'].get('fakes'), dataset=dn, videos=d['n_videos'],
+                             real_videos=d['n_real'], auc_sbi=d['a'], auc_reference=d['b'], diff=d['diff'], diff_ci=d['ci'], p_not_better=d['p_not_better'],
+                             frame_auc_sbi=fa, frame_auc_reference=fb))
+    return pd.DataFrame(rows)

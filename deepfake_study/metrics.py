@@ -84,9 +84,9 @@ def video_scores(df:pd.DataFrame, # frame predictions with `video`, `label`, `p_
 
 # %% ../nbs/01b_metrics.ipynb #c295e84f
 def bootstrap_samples(df:pd.DataFrame, # rows to score, with a `by` column and `label`
-                      fn, # df -> a value (or dict) per resample
+                      stat, # df -> a value (or dict) per resample
                       n_boot:int=1000, by:str='video', seed:int=0)->list:
-    "`fn` of each of `n_boot` resamples of whole `by` units; resamples holding a single class are skipped."
+    "`stat` of each of `n_boot` resamples of whole `by` units; resamples holding a single class are skipped."
     codes, uniq = pd.factorize(df[by], sort=True)
     rows_of = [np.flatnonzero(codes==i) for i in range(len(uniq))]
     rng = np.random.default_rng(seed)
@@ -95,18 +95,18 @@ def bootstrap_samples(df:pd.DataFrame, # rows to score, with a `by` column and `
         pick = rng.integers(0, len(uniq), len(uniq))
         sub = df.iloc[np.concatenate([rows_of[i] for i in pick])]
         if sub['label'].nunique() < 2: continue
-        samples.append(fn(sub))
+        samples.append(stat(sub))
     return samples
 
 def bootstrap_ci(df:pd.DataFrame, # rows to score, with a `by` column
-                 fn, # df -> dict of metrics
+                 stat, # df -> dict of metrics
                  n_boot:int=1000, # resamples
                  by:str='video', # the unit to resample
                  alpha:float=0.05, # 1 - confidence level
                  seed:int=0,
                 )->dict:
-    "Percentile bootstrap CIs `{metric: [lo, hi]}` for every metric `fn` returns, resampling whole `by` units."
-    samples = bootstrap_samples(df, fn, n_boot, by, seed)
+    "Percentile bootstrap CIs `{metric: [lo, hi]}` for every metric `stat` returns, resampling whole `by` units."
+    samples = bootstrap_samples(df, stat, n_boot, by, seed)
     if not samples: return {}
     keys = [k for k,v in samples[0].items() if isinstance(v, float)]
     return {k: [float(np.nanpercentile([s[k] for s in samples], 100*alpha/2)), float(np.nanpercentile([s[k] for s in samples], 100*(1-alpha/2)))]

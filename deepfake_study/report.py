@@ -13,7 +13,7 @@ import numpy as np, pandas as pd
 from fastcore.script import call_parse
 from .core import *
 from .metrics import video_scores, paired_difference, bootstrap_samples, binary_metrics
-from .runs import CONFIG, METRICS, PREDICTIONS, FAILED, COMPARISON, MATRIX, SBI_VS_REAL, GENERALIZATION, breakdown_file, split_metrics, read_predictions
+from .runs import CONFIG, METRICS, PREDICTIONS, FAILED, COMPARISON, GENERALIZATION, split_metrics, read_generalization
 
 # %% ../nbs/07_report.ipynb #cf3718a5
 def read_run(d:Path)->dict:
@@ -216,9 +216,7 @@ def study_summary(df:pd.DataFrame, # from `collect_runs`
             if len(a) and len(h) and not pd.isna(a.auc.iloc[0]):
                 parts.append(f"{split_label(s)} {k.upper()} {fmt_ci(a.auc.iloc[0], ci(a.auc_ci.iloc[0]))} vs head {fmt_ci(h.auc.iloc[0], ci(h.auc_ci.iloc[0]))}")
         if parts: add(f'KNN/SVM on the embeddings vs the network head ({src or c.parent.name})', f"{k.upper()} (best of KNN and SVM by cross-validated AUC on the training split): " + '; '.join(parts), [c.parent.name])
-    sb = runs/GENERALIZATION/SBI_VS_REAL
-    try: t = pd.read_csv(sb) if sb.is_file() else None
-    except (OSError, ValueError): t = None
+    t = read_generalization(runs/GENERALIZATION)['sbi_vs_real']
     if t is not None and {'dataset', 'sbi_run', 'reference_run', 'videos', 'real_videos', 'diff', 'diff_ci'} <= set(t.columns):
         for ds, g in t.groupby('dataset', sort=False):
             ci = lambda v: json.loads(v) if isinstance(v, str) and v.startswith('[') else None

@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['log', 'CONFIG', 'METRICS', 'PREDICTIONS', 'WEIGHTS', 'FAILED', 'FIGURES', 'COMPARISON', 'MATRIX', 'SBI_VS_REAL',
            'GEN_INPUTS', 'GENERALIZATION', 'breakdown_file', 'read_config', 'read_metrics', 'split_metrics',
-           'read_predictions', 'batched_forward', 'predict_images', 'plot_run', 'load_run', 'metrics_summary']
+           'read_predictions', 'read_generalization', 'batched_forward', 'predict_images', 'plot_run', 'load_run',
+           'metrics_summary']
 
 # %% ../nbs/01f_runs.ipynb #86511609
 import os, json, logging
@@ -51,6 +52,18 @@ def read_predictions(run, split:str=None)->pd.DataFrame:
     p = pd.read_csv(Path(run)/PREDICTIONS)
     return p if split is None else p[p['split']==split]
 
+def read_generalization(folder)->dict:
+    "Chapter 06's output folder: `matrix` and `sbi_vs_real` tables (None when absent or unreadable) and its `breakdowns`, `{(run, dataset, by): table}`."
+    folder, out = Path(folder), dict(matrix=None, sbi_vs_real=None, breakdowns={})
+    for k, fn in (('matrix', MATRIX), ('sbi_vs_real', SBI_VS_REAL)):
+        try: out[k] = pd.read_csv(folder/fn) if (folder/fn).is_file() else None
+        except (OSError, ValueError) as e: log.warning(f"{folder/fn}: unreadable ({e})")
+    for b in sorted(folder.glob(f"*/*/{breakdown_file('*')}")):
+        try: t = pd.read_csv(b)
+        except (OSError, ValueError): continue  # an empty table (older runs wrote one for fake-only sets)
+        out['breakdowns'][(b.parent.parent.name, b.parent.name, b.stem.split('_', 1)[1])] = t
+    return out
+
 # %% ../nbs/01f_runs.ipynb #cf84c651
 def _load_img(fn, size):
     return np.asarray(Image.open(fn).convert('RGB').resize((size,size), Image.BILINEAR))
@@ -59,10 +72,10 @@ def _load_img(fn, size):
 def batched_forward(model, # a network (put in eval mode here)
                     imgs, # file names, or HWC uint8 arrays
                     size:int, mean, std, # image size and normalisation
-                    fn, # (model, normalised NCHW batch) -> per-image outputs
+                    forward, # (model, normalised NCHW batch) -> per-image outputs
                     bs:int=64, device=None,
                    )->torch.Tensor:
-    "`fn`'s outputs for every image, loaded, resized and normalised in batches, concatenated on the CPU."
+    "`forward`'s outputs for every image, loaded, resized and normalised in batches, concatenated on the CPU."
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.eval()
     m, s = torch.tensor(mean, device=device).view(1,3,1,1), torch.tensor(std, device=device).view(1,3,1,1)
@@ -71,7 +84,7 @@ def batched_forward(model, # a network (put in eval mode here)
         chunk = [(_load_img(o, size) if isinstance(o, (str, Path)) else np.asarray(Image.fromarray(o).resize((size,size), Image.BILINEAR)))
                  for o in imgs[i:i+bs]]
         x = torch.from_numpy(np.stack(chunk)).to(device).permute(0,3,1,2).float().div_(255)
-        out.append(fn(model, (x-m)/s).float().cpu())
+        out.append(forward(model, (x-m)/s).float().cpu())
     return torch.cat(out) if out else torch.zeros(0)
 
 def predict_images(model, # a classifier with outputs (real, fake)

@@ -18,7 +18,7 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, 
 from .core import *
 from .metrics import evaluate, best_threshold, rates_at
 from .sbi import plot_sbi
-from .models import create_model, resolve_arch, WeightsUnavailable, norm_stats
+from .models import create_model, resolve_arch, WeightsUnavailable, norm_stats, head_params
 from .data import resolve_data, blackbox_splits, prep_settings, load_faces, get_dls, class_weights
 from .runs import CONFIG, METRICS, PREDICTIONS, WEIGHTS, predict_images, plot_run, metrics_summary
 
@@ -40,7 +40,7 @@ class PlainTensors(Callback):
         self.learn.yb = tuple(y.as_subclass(torch.Tensor) if isinstance(y, torch.Tensor) else y for y in self.yb)
 
 def _splitter(model):
-    head = {id(p) for p in model.get_classifier().parameters()}
+    head = head_params(model)
     ps = list(model.parameters())
     return [[p for p in ps if id(p) not in head], [p for p in ps if id(p) in head]]
 

@@ -45,9 +45,9 @@ def _test_videos(demo, n=None):
 def test_confident_aggregation(demo, tiny_run):
     "`agg='confident'` is the confident mean of the same frame probabilities that `agg='mean'` averages; the CLI gives the API's number."
     import numpy as np
-    from deepfake_study.predict import load_model, predict_video
+    from deepfake_study.predict import load_detector, predict_video
     from deepfake_study.metrics import confident_mean
-    det = load_model(tiny_run, 'cpu')
+    det = load_detector(tiny_run, 'cpu')
     v = _test_videos(demo)[0][0]
     a, b = predict_video(v, det, 8, 'mean'), predict_video(v, det, 8, 'confident')
     fp = [f['p_fake'] for f in a['frame_probs']]
