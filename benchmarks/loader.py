@@ -8,8 +8,7 @@ import argparse, time
 import numpy as np, torch
 from PIL import Image
 from deepfake_study.core import seed_everything, safe_join
-from deepfake_study.data import load_faces, get_dls, crop_cache
-from deepfake_study.runs import _load_img
+from deepfake_study.data import load_faces, get_dls, crop_cache, _load_img
 
 def rate(dl, n_batches):
     it = iter(dl); next(it)  # the first batch warms up (workers, caches)

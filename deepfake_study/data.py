@@ -110,6 +110,10 @@ def get_augs(aug:str='flip,color,jpeg,blur', # comma-separated subset of flip, c
     return item, batch
 
 # %% ../nbs/01e_data.ipynb #6a2793a9
+def _load_img(fn, size):
+    "A crop file as an RGB uint8 array of `size`×`size` (bilinear), as evaluation and the crop cache read it."
+    return np.asarray(Image.open(fn).convert('RGB').resize((size,size), Image.BILINEAR))
+
 def crop_cache(prepared, # prepared-faces folder
                size:int, # side of the cached crops
                workers:int=None, # decoding threads (default: one per core)

@@ -595,10 +595,13 @@ class FaceExtractor:
         return out
 
     def detect_sparse(self, frames:list, every:int=1)->list:
-        "`detect` on every `every`-th frame (the last included); the frames between get the boxes of the nearer detected frame, interpolated when both neighbours found the same number of faces."
+        "`detect` on every `every`-th frame (the last included); the frames between get the boxes of the nearer detected frame, interpolated when both neighbours found the same number of faces. Where the two neighbours disagree on the number of faces (one found none, say), the frames between are detected too: a face the key frames missed is not lost."
         if every <= 1 or len(frames) <= 2: return self.detect(frames)
         at = sorted(set(range(0, len(frames), every)) | {len(frames)-1})
         got = dict(zip(at, self.detect([frames[i] for i in at])))
+        gaps = [i for a, b in zip(at, at[1:]) if len(got[a][1]) != len(got[b][1]) or not len(got[a][1]) for i in range(a+1, b)]
+        if gaps: got.update(zip(gaps, self.detect([frames[i] for i in gaps])))
+        at = sorted(got)
         out = []
         for i in range(len(frames)):
             if i in got: out.append(got[i]); continue

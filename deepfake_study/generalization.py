@@ -13,7 +13,8 @@ import numpy as np, pandas as pd, torch
 from .core import *
 from .metrics import evaluate, binary_metrics, video_scores, best_threshold, paired_difference, rates_at
 from .data import load_faces, resolve_data, prep_settings
-from .runs import CONFIG, METRICS, PREDICTIONS, MATRIX, SBI_VS_REAL, GENERALIZATION, breakdown_file, load_run, predict_images, _load_img, split_metrics
+from .runs import CONFIG, METRICS, PREDICTIONS, MATRIX, SBI_VS_REAL, GENERALIZATION, breakdown_file, load_run, predict_images, split_metrics
+from .data import _load_img
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from PIL import Image
 from .core import *
 from .metrics import video_scores
 from .models import create_model, load_state_dict
+from .data import _load_img
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,6 @@ def read_generalization(folder)->dict:
     return out
 
 # %% ../nbs/01f_runs.ipynb #cf84c651
-def _load_img(fn, size):
-    return np.asarray(Image.open(fn).convert('RGB').resize((size,size), Image.BILINEAR))
-
 @torch.inference_mode()
 def batched_forward(model, # a network (put in eval mode here)
                     imgs, # file names, or HWC uint8 arrays

@@ -16,11 +16,11 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, 
                                Contrast, Saturation, Normalize, Learner, CrossEntropyLossFlat, SGD, Adam, accuracy, RocAucBinary,
                                BnFreeze, RandTransform, PILImage, OptimWrapper, Callback)
 from .core import *
-from .metrics import evaluate, best_threshold, rates_at
+from .metrics import evaluate, best_threshold, rates_at, video_scores
 from .sbi import plot_sbi
 from .models import create_model, resolve_arch, WeightsUnavailable, norm_stats, head_params
-from .data import resolve_data, blackbox_splits, prep_settings, load_faces, get_dls, class_weights
-from .runs import CONFIG, METRICS, PREDICTIONS, WEIGHTS, predict_images, plot_run, metrics_summary
+from .data import resolve_data, blackbox_splits, prep_settings, load_faces, get_dls, get_augs, class_weights
+from .runs import CONFIG, METRICS, PREDICTIONS, WEIGHTS, predict_images, plot_run, metrics_summary, load_run
 
 log = logging.getLogger(__name__)
 
