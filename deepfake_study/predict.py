@@ -13,7 +13,7 @@ from fastcore.script import call_parse, Param
 from .core import *
 from .data_prep import FaceExtractor, read_frames, VideoReadError, VIDEO_EXTS
 from .metrics import AGGREGATIONS
-from .runs import METRICS, load_run, predict_images
+from .runs import METRICS, WEIGHTS, load_run, predict_images
 
 # %% ../nbs/01h_predict.ipynb #0430ad62
 class Detector:
