@@ -145,7 +145,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
              )->dict:
     "Train and evaluate one model; write its run folder and return `{'out', 'config', 'metrics'}`."
     t0 = time.time()
-    if fakes not in FAKES: raise ValueError(f"unknown fakes {fakes!r}; choose one of {FAKES}")
+    fakes = check_fakes(fakes)  # 'real', the old name of 'dataset', still works (with a deprecation warning)
     # arguments checked at the door, before any folder is made
     for k, v, ok in (('bs', bs, bs >= 1), ('epochs', epochs, epochs >= 1), ('size', size, size >= 16), ('lr', lr, lr > 0),
                      ('max_frames', max_frames, max_frames is None or max_frames >= 1), ('workers', workers, workers >= 0)):
@@ -224,7 +224,7 @@ def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed,
     save_json(cfg, out/CONFIG)
     import matplotlib.pyplot as plt
     for f in plot_run(out).values(): plt.close(f)  # saved as PNGs; left open, a notebook would show each twice
-    if fakes!='real':
+    if fakes!='dataset':
         plt.close(plot_sbi(prepared, n=6, seed=seed, fn=out/'sbi_examples.png'))
     lap('save_and_plot')
     cfg.update(status='done', wall_seconds=round(time.time()-t0, 1))
