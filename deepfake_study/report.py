@@ -209,19 +209,17 @@ def study_summary(df:pd.DataFrame, # from `collect_runs`
         cl = t[t.model.isin(['knn','svm'])].dropna(subset=['cv_auc'])
         if not len(cl) or 'network head' not in set(t.model): continue
         k = cl.sort_values('cv_auc', ascending=False).model.iloc[0]  # chosen by cross-validation on the training split
-        ci = lambda v: json.loads(v) if isinstance(v, str) and v.startswith('[') else None
         parts = []
         for s in ('test', *bbs):
             a, h = t[(t.model==k)&(t.split==s)], t[(t.model=='network head')&(t.split==s)]
             if len(a) and len(h) and not pd.isna(a.auc.iloc[0]):
-                parts.append(f"{split_label(s)} {k.upper()} {fmt_ci(a.auc.iloc[0], ci(a.auc_ci.iloc[0]))} vs head {fmt_ci(h.auc.iloc[0], ci(h.auc_ci.iloc[0]))}")
+                parts.append(f"{split_label(s)} {k.upper()} {fmt_ci(a.auc.iloc[0], _as_ci(a.auc_ci.iloc[0]))} vs head {fmt_ci(h.auc.iloc[0], _as_ci(h.auc_ci.iloc[0]))}")
         if parts: add(f'KNN/SVM on the embeddings vs the network head ({src or c.parent.name})', f"{k.upper()} (best of KNN and SVM by cross-validated AUC on the training split): " + '; '.join(parts), [c.parent.name])
     t = read_generalization(runs/GENERALIZATION)['sbi_vs_real']
     if t is not None and {'dataset', 'sbi_run', 'reference_run', 'videos', 'real_videos', 'diff', 'diff_ci'} <= set(t.columns):
         for ds, g in t.groupby('dataset', sort=False):
-            ci = lambda v: json.loads(v) if isinstance(v, str) and v.startswith('[') else None
             ok = lambda r: min(r.real_videos, r.videos - r.real_videos) >= 2
-            per = '; '.join(f"{r.sbi_run} " + (_diff(dict(diff=r.diff, ci=ci(r.diff_ci))) if ok(r) else f"n/a ({int(r.real_videos)} real of {int(r.videos)} videos)") for r in g.itertuples())
+            per = '; '.join(f"{r.sbi_run} " + (_diff(dict(diff=r.diff, ci=_as_ci(r.diff_ci))) if ok(r) else f"n/a ({int(r.real_videos)} real of {int(r.videos)} videos)") for r in g.itertuples())
             add(f'Self-blended images vs ordinary fine-tuning ({ds})', f"AUC of SBI minus its ordinary twin, paired over {int(g.videos.iloc[0])} videos: {per}",
                 [*g.sbi_run, *g.reference_run])
     so = sbi_over_seeds(df)
