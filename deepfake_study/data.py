@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'AUGS', 'resolve_data', 'blackbox_splits', 'prep_settings', 'load_faces', 'RandomJPEG', 'RandomBlur',
-           'get_augs', 'crop_cache', 'CropDataset', 'BatchAugment', 'get_dls', 'class_weights']
+           'get_augs', 'crop_cache', 'CropDataset', 'BatchAugment', 'get_dls', 'default_workers', 'class_weights']
 
 # %% ../nbs/01e_data.ipynb #91adcfcd
 import os, re, io, json, time, random, logging, hashlib, warnings
@@ -31,7 +31,9 @@ def resolve_data(data=None, # prepared folder, raw dataset folder, or None for t
     if (p/'faces.csv').is_file(): return p
     if not p.is_dir(): raise FileNotFoundError(f"data folder {p} does not exist")
     # one cache folder per (dataset, preprocessing): the same raw videos prepared two ways never mix
-    key = hashlib.sha1(json.dumps([str(p.resolve()), sorted(prep_kwargs.items())], default=str).encode()).hexdigest()[:8]
+    # (PNG crops, the default, leave the key as it was before crops could be JPEG)
+    kw = {k: v for k, v in prep_kwargs.items() if not (k=='encoding' and v=='png' or k=='quality' and v is None)}
+    key = hashlib.sha1(json.dumps([str(p.resolve()), sorted(kw.items())], default=str).encode()).hexdigest()[:8]
     out = study_dir('data')/'prepared'/f'{p.name}-{key}'
     prepare_dataset(p, out, **prep_kwargs)
     return out
@@ -259,7 +261,7 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
             size:int=128, bs:int=32, # image side, batch size
             mean=(0.485,0.456,0.406), std=(0.229,0.224,0.225), # normalisation of the backbone's pretraining
             aug:str='flip,color,jpeg,blur', # augmentations (training only)
-            workers:int=0, # data loader processes
+            workers:int=None, # data loader processes (default: `default_workers` for the device)
             device=None, seed:int=42,
             fakes:str='dataset', # 'dataset': the dataset's own fakes; 'sbi': self-blended copies of the real faces instead; 'both'
             loader:str='pil', # 'pil': per-image decoding and transforms; 'cache': the crop cache and batch augmentations (opt-in, see above); 'auto': cache unless SBI
@@ -269,6 +271,7 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
     if loader not in ('auto','cache','pil'): raise ValueError(f"unknown loader {loader!r}; choose auto, cache or pil")
     fakes = check_fakes(fakes)
     if loader=='cache' and fakes!='dataset': raise ValueError("the crop cache serves stored crops; self-blended training (fakes='sbi'/'both') needs loader='pil'")
+    if workers is None: workers = default_workers(device)
     if loader!='pil' and fakes=='dataset': return _cached_dls(faces, size, bs, mean, std, aug, workers, device, seed, prepared)
     df = sbi_table(faces[faces['split'].isin(['train','valid'])], fakes, seed)
     df['is_valid'] = df['split']=='valid'
@@ -279,6 +282,17 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
                        get_x=ColReader('fn') if fakes=='dataset' else SBIReader(seed), get_y=ColReader('target'), splitter=ColSplitter('is_valid'),
                        item_tfms=[Resize(size, method=ResizeMethod.Squish), *item], batch_tfms=[*batch, Normalize.from_stats(mean, std)])
     return dblock.dataloaders(df, bs=bs, num_workers=workers, device=device, seed=seed)
+
+def default_workers(device=None)->int:
+    """Data-loader processes for training on `device`. On a GPU, decoding and augmenting must keep up with the model: up to 8
+    processes, sharing the cores between the GPUs' training processes and leaving one core each for the training loop. On a CPU
+    the model itself uses every core, and loader processes would only compete with it: 0."""
+    dev = torch.device(device) if device is not None else torch.device('cpu')
+    if dev.type!='cuda': return 0
+    try: cores = len(os.sched_getaffinity(0))
+    except AttributeError: cores = os.cpu_count() or 1
+    world = int(os.environ.get('WORLD_SIZE', 1))  # under accelerate/torchrun, one training process per GPU
+    return max(0, min(8, cores//max(world, 1) - 1))
 
 def _cached_dls(faces, size, bs, mean, std, aug, workers, device, seed, prepared=None):
     "DataLoaders over a crop cache: uint8 crops to the device, then `BatchAugment` there."

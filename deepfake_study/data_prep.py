@@ -8,7 +8,7 @@ __all__ = ['log', 'VIDEO_EXTS', 'INDEX_COLS', 'FAKEAV_TYPES', 'FAKEAV_COLS', 'FF
            'ffpp_official_split', 'index_folder', 'index_celebdf', 'index_dfdc_test', 'index_dfdc_preview',
            'detect_layout', 'index_videos', 'make_layout_fixture', 'split_videos', 'frame_indices', 'VideoReadError',
            'read_frames', 'square_crop', 'FaceExtractor', 'build_tables', 'parse_shard', 'prepare_dataset',
-           'deepfake_prep']
+           'detector_devices', 'deepfake_prep']
 
 # %% ../nbs/01_data_prep.ipynb #65c39ab9
 import os, re, json, csv, logging, time, contextlib, multiprocessing as mp
@@ -573,26 +573,39 @@ class FaceExtractor:
         self.device = get_device(device)
         self.mtcnn = MTCNN(keep_all=True, device=self.device, post_process=False)
 
-    def detect(self, frames:list)->list:
-        "For each frame, `(boxes, probs, landmarks)` in full-resolution pixels, most confident first."
+    def downscale(self, frames:list)->tuple:
+        "`(small, scale)`: the frames at the detection size (longer side `detect_max`), as `detect` sees them."
         h, w = frames[0].shape[:2]
         sc = min(1., self.detect_max/max(h,w)) if self.detect_max else 1.
-        small = [cv2.resize(f, (round(w*sc), round(h*sc)), interpolation=cv2.INTER_AREA) if sc<1 else f for f in frames]
-        # MTCNN's image pyramid is empty for frames smaller than its minimum face (it would fail in torch.cat): no face can be found
-        if min(min(s.shape[:2]) for s in small) < self.mtcnn.min_face_size:
-            return [(np.zeros((0,4), np.float32), np.zeros(0, np.float32), np.zeros((0,5,2), np.float32)) for _ in frames]
-        same = all(s.shape==small[0].shape for s in small)
-        if same: bs, ps, ls = self.mtcnn.detect(np.stack(small), landmarks=True)
-        else:
-            res = [self.mtcnn.detect(s, landmarks=True) for s in small]
-            bs, ps, ls = [r[0] for r in res], [r[1] for r in res], [r[2] for r in res]
-        out = []
-        for b,p,l in zip(bs, ps, ls):
-            b, p, l = _as_f32(b,(4,)), _as_f32(p,()), _as_f32(l,(5,2))
-            keep = np.argsort(-p)
-            keep = keep[p[keep] >= self.min_prob][:self.max_faces]
-            out.append((b[keep]/sc, p[keep], l[keep]/sc))
-        return out
+        return [cv2.resize(f, (round(w*sc), round(h*sc)), interpolation=cv2.INTER_AREA) if sc<1 else f for f in frames], sc
+
+    def detect(self, frames:list)->list:
+        "For each frame, `(boxes, probs, landmarks)` in full-resolution pixels, most confident first."
+        return self.detect_videos([self.downscale(frames)])[0]
+
+    def detect_videos(self, videos:list, # `(small frames, scale)` per video, from `downscale`
+                      batch:int=None, # at most this many frames per MTCNN call (default: all frames of one size at once)
+                     )->list:
+        "`detect` for several videos in as few MTCNN calls as possible: the frames of every video with the same size are batched together."
+        none = (np.zeros((0,4), np.float32), np.zeros(0, np.float32), np.zeros((0,5,2), np.float32))
+        flat = [(v, i, f) for v, (small, _) in enumerate(videos) for i, f in enumerate(small)]
+        res = [[none]*len(small) for small, _ in videos]
+        groups = {}
+        for v, i, f in flat: groups.setdefault(f.shape, []).append((v, i, f))
+        for shape, items in groups.items():
+            # MTCNN's image pyramid is empty for frames smaller than its minimum face (it would fail in torch.cat): no face can be found
+            if min(shape[:2]) < self.mtcnn.min_face_size: continue
+            step = batch or len(items)
+            for j in range(0, len(items), step):
+                chunk = items[j:j+step]
+                bs, ps, ls = self.mtcnn.detect(np.stack([f for _, _, f in chunk]), landmarks=True)
+                for (v, i, _), b, p, l in zip(chunk, bs, ps, ls):
+                    sc = videos[v][1]
+                    b, p, l = _as_f32(b,(4,)), _as_f32(p,()), _as_f32(l,(5,2))
+                    keep = np.argsort(-p)
+                    keep = keep[p[keep] >= self.min_prob][:self.max_faces]
+                    res[v][i] = (b[keep]/sc, p[keep], l[keep]/sc)
+        return res
 
     def detect_sparse(self, frames:list, every:int=1)->list:
         "`detect` on every `every`-th frame (the last included); the frames between get the boxes of the nearer detected frame, interpolated when both neighbours found the same number of faces. Where the two neighbours disagree on the number of faces (one found none, say), the frames between are detected too: a face the key frames missed is not lost."
@@ -617,8 +630,12 @@ class FaceExtractor:
                 detect_every:int=1, # run the detector on every n-th frame only, carrying boxes to the frames between (prediction's speed-up)
                )->list:
         "Face records (frame position, face rank, box, prob, landmarks in crop pixels, crop) for a list of frames."
+        return self.crops(frames, self.detect_sparse(frames, detect_every))
+
+    def crops(self, frames:list, dets:list)->list:
+        "The face records of `extract` for frames whose detections `dets` (from `detect`) are known."
         recs = []
-        for fi,(b,p,l) in enumerate(self.detect_sparse(frames, detect_every)):
+        for fi,(b,p,l) in enumerate(dets):
             for k in range(len(p)):
                 crop, (s,x0,y0) = square_crop(frames[fi], b[k], self.margin, self.size)
                 lm = (l[k] - [x0,y0])*s
@@ -632,38 +649,60 @@ _WORKER = {}
 
 def _record_path(out, video): return Path(out)/'records'/f"{video}.json"
 
-def _process_video(row:dict, src, out, settings:dict, fx=None)->dict:
-    "Extract one video's faces into `out` and write its record; returns the record. Nothing about one video can stop the others."
+def _start(row:dict, src, out)->tuple:
+    "`(record, record path, video file)`; for a path that escapes its root, the record says so and the file is None."
     rec = dict(row); rec.update(status='ok', n_frames=0, n_faces=0, message='', faces=[])
     try: rp = safe_join(Path(out)/'records', row['video']+'.json')
     except UnsafePathError as e:
-        rec.update(status='unsafe_path', message=str(e)); return rec  # never written anywhere under out; build_tables lists it
+        rec.update(status='unsafe_path', message=str(e)); return rec, None, None  # never written anywhere under out; build_tables lists it
     try: fn = safe_join(src, row['path'])
     except UnsafePathError as e:
-        rec.update(status='unsafe_path', message=str(e)); save_json(rec, rp); return rec  # a refused symlink or ../ path is a row, counted
-    try:
-        info = {}
-        idxs, frames = read_frames(fn, settings['frames'], info=info)
-        if fx is None: fx = _WORKER['fx']
-        faces = fx.extract(frames)
-        rec['n_frames'] = len(idxs)
-        for f in faces:
-            rel = f"faces/{row['video']}/{idxs[f['pos']]:05d}_{f['face']}.png"
-            fn_out = safe_join(out, rel)
-            atomic_save(fn_out, lambda t, c=f['crop']: cv2.imwrite(str(t), cv2.cvtColor(c, cv2.COLOR_RGB2BGR)) or _raise(IOError(f"cannot write {t}")))
-            rec['faces'].append(dict(frame=idxs[f['pos']], face=f['face'], box=f['box'], prob=f['prob'], landmarks=f['landmarks'], crop=rel))
-        rec['n_faces'] = len(rec['faces'])
-        h, w = frames[0].shape[:2]
-        if not faces:
-            small = min(h, w)*min(1., settings['detect_max']/max(h, w) if settings.get('detect_max') else 1.) < fx.mtcnn.min_face_size
-            rec.update(status='no_face', message=f"frames of {w}x{h} are too small for the detector (minimum face {fx.mtcnn.min_face_size} px)" if small
-                       else f"no face above p={settings['min_prob']} in {len(idxs)} frames")
-        elif len(idxs) < info['wanted']/2:
-            rec.update(status='partial', message=f"only {len(idxs)} distinct frames of the {info['wanted']} asked for could be read (the file claims {info['total']})")
-    except FileNotFoundError as e: rec.update(status='missing', message=str(e), faces=[], n_faces=0)
-    except VideoReadError as e: rec.update(status='unreadable', message=str(e), faces=[], n_faces=0)
-    except Exception as e: rec.update(status='error', message=f"{type(e).__name__}: {e}", faces=[], n_faces=0)
-    save_json(rec, rp)
+        rec.update(status='unsafe_path', message=str(e)); return rec, rp, None  # a refused symlink or ../ path is a row, counted
+    return rec, rp, fn
+
+def _failed(rec:dict, e:BaseException):
+    "Record why a video gave no faces: missing, unreadable, or an error with its type."
+    status = 'missing' if isinstance(e, FileNotFoundError) else 'unreadable' if isinstance(e, VideoReadError) else 'error'
+    rec.update(status=status, message=str(e) if status!='error' else f"{type(e).__name__}: {e}", faces=[], n_faces=0)
+
+def _crop_name(video, frame, face, encoding): return f"faces/{video}/{frame:05d}_{face}{CROP_ENCODINGS[encoding]}"
+
+def _encode(crop:np.ndarray, encoding:str, quality=None)->bytes:
+    "An RGB crop as PNG or JPEG bytes (OpenCV; the GIL is released while it encodes)."
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if encoding=='jpeg' else []
+    ok, buf = cv2.imencode(CROP_ENCODINGS[encoding], cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), params)
+    if not ok: raise IOError(f"cannot encode a crop as {encoding}")
+    return buf.tobytes()
+
+def _save_faces(rec:dict, out, idxs:list, frames:list, info:dict, dets:list, fx, settings:dict):
+    "Crop, encode and write the faces `dets` found in a video's frames, and fill its record (status `no_face`/`partial` where it applies)."
+    enc = settings.get('encoding', 'png')
+    rec['n_frames'] = len(idxs)
+    for f in fx.crops(frames, dets):
+        rel = _crop_name(rec["video"], idxs[f['pos']], f['face'], enc)
+        data = _encode(f['crop'], enc, settings.get('quality'))
+        atomic_save(safe_join(out, rel), lambda t, d=data: Path(t).write_bytes(d))
+        rec['faces'].append(dict(frame=idxs[f['pos']], face=f['face'], box=f['box'], prob=f['prob'], landmarks=f['landmarks'], crop=rel, bytes=len(data)))
+    rec['n_faces'] = len(rec['faces'])
+    h, w = frames[0].shape[:2]
+    if not rec['faces']:
+        small = min(h, w)*min(1., settings['detect_max']/max(h, w) if settings.get('detect_max') else 1.) < fx.mtcnn.min_face_size
+        rec.update(status='no_face', message=f"frames of {w}x{h} are too small for the detector (minimum face {fx.mtcnn.min_face_size} px)" if small
+                   else f"no face above p={settings['min_prob']} in {len(idxs)} frames")
+    elif len(idxs) < info['wanted']/2:
+        rec.update(status='partial', message=f"only {len(idxs)} distinct frames of the {info['wanted']} asked for could be read (the file claims {info['total']})")
+
+def _process_video(row:dict, src, out, settings:dict, fx=None)->dict:
+    "Extract one video's faces into `out` and write its record; returns the record. Nothing about one video can stop the others."
+    rec, rp, fn = _start(row, src, out)
+    if fn is not None:
+        try:
+            info = {}
+            idxs, frames = read_frames(fn, settings['frames'], info=info)
+            if fx is None: fx = _WORKER['fx']
+            _save_faces(rec, out, idxs, frames, info, fx.detect(frames), fx, settings)
+        except Exception as e: _failed(rec, e)
+    if rp is not None: save_json(rec, rp)
     return rec
 
 def _raise(e): raise e
@@ -687,7 +726,7 @@ def build_tables(out, # prepared-faces folder
                  index:pd.DataFrame, # the split index (only its videos are tabled)
                 )->tuple:
     "Rebuild `videos.csv` and `faces.csv` from the per-video records and write them atomically."
-    out = Path(out); vrows, frows = [], []
+    out = Path(out); vrows, frows, nbytes = [], [], []
     for row in index.to_dict('records'):
         try: rp = safe_join(out/'records', row['video']+'.json')
         except UnsafePathError:
@@ -696,6 +735,7 @@ def build_tables(out, # prepared-faces folder
         rec = json.loads(rp.read_text())
         faces = rec.pop('faces')
         vrows.append(rec)
+        nbytes += [f['bytes'] for f in faces if 'bytes' in f]
         for f in faces:
             frows.append(dict(video=rec['video'], path=rec['path'], frame=f['frame'], face=f['face'], crop=f['crop'], label=rec['label'],
                               group=rec['group'], split=rec['split'], dataset=rec['dataset'], method=rec['method'], prob=f['prob'],
@@ -709,6 +749,7 @@ def build_tables(out, # prepared-faces folder
     if len(faces): faces = faces.sort_values(['path','frame','face'], kind='stable').reset_index(drop=True)
     atomic_save(out/'videos.csv', lambda t: videos.to_csv(t, index=False))
     atomic_save(out/'faces.csv', lambda t: faces.to_csv(t, index=False))
+    faces.attrs['crop_bytes'] = nbytes  # the size of each crop file whose record knows it (records written before sizes were recorded do not)
     return videos, faces
 
 # %% ../nbs/01_data_prep.ipynb #a478defc
@@ -735,17 +776,23 @@ def prepare_dataset(src, # dataset root
                     valid:float=0.15, test:float=0.15, # held-out fractions, by identity
                     seed:int=42, # split seed
                     splits:str='auto', # 'auto': the official split where the dataset has one (FF++, Celeb-DF's test list); 'grouped'; or a folder of FF++ split files
-                    device:str='auto', # auto, cpu or cuda
-                    workers:int=None, # processes over videos on CPU (default: one per core, at most 4); 0 runs in-process
+                    device:str='auto', # auto, cpu, cuda (every visible GPU, one detector each) or cuda:N
+                    workers:int=None, # CPU: processes over videos (default: one per core, at most 4; 0 runs in-process). Overlapped: decoding threads (default: all cores but two)
                     shard=None, # 'i/n': process every n-th video starting at i
                     progress:bool=True, # show a progress bar
+                    encoding:str='png', # how crops are stored: 'png' (lossless) or 'jpeg' (several times smaller; at `quality`)
+                    quality:int=95, # JPEG quality (jpeg only)
+                    overlap:bool=None, # decode, detect and write at once (threads; one detector per GPU); default: on a GPU
                    )->dict:
     "Index, split and extract faces from the dataset at `src` into `out`; resumable. Returns a summary of statuses."
     src, out = Path(src), Path(out)
     if frames < 1: raise ValueError(f"frames={frames}: at least one frame per video")
     if size < 16: raise ValueError(f"size={size}: crops must be at least 16 px")
+    if encoding not in CROP_ENCODINGS: raise ValueError(f"encoding={encoding!r}: choose one of {sorted(CROP_ENCODINGS)}")
+    if encoding=='jpeg' and not 1 <= int(quality) <= 100: raise ValueError(f"quality={quality}: JPEG quality is 1-100")
     out.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out): return _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, valid, test, seed, splits, device, workers, shard, progress)
+    with _exclusive(out): return _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, valid, test, seed, splits, device, workers, shard, progress,
+                                            encoding, quality, overlap)
 
 @contextlib.contextmanager
 def _exclusive(out):
@@ -760,18 +807,20 @@ def _exclusive(out):
         yield
     finally: f.close()
 
-def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, valid, test, seed, splits, device, workers, shard, progress):
+def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, valid, test, seed, splits, device, workers, shard, progress,
+                                            encoding, quality, overlap):
     lay = layout if layout!='auto' else detect_layout(src)
     raw = index_videos(src, lay, splits)
     official = 'official_split' in raw and raw['official_split'].notna().any()
     settings = dict(layout=lay, frames=frames, size=size, margin=margin, max_faces=max_faces,
                     detect_max=detect_max, min_prob=min_prob, valid=valid, test=test, seed=seed,
-                    split='official' if official else 'grouped')
+                    split='official' if official else 'grouped', encoding=encoding, quality=int(quality) if encoding=='jpeg' else None)
     pj = out/'prep.json'
+    # folders prepared before splits and encodings were recorded used the grouped split and PNG crops
+    before = dict(split='grouped', encoding='png')
     if pj.is_file():
         old = json.loads(pj.read_text())
-        # folders prepared before splits were recorded used the grouped split
-        diff = {k:(old.get(k, 'grouped' if k=='split' else None),v) for k,v in settings.items() if old.get(k, 'grouped' if k=='split' else None)!=v}
+        diff = {k:(old.get(k, before.get(k)),v) for k,v in settings.items() if old.get(k, before.get(k))!=v}
         if diff: raise ValueError(f"{out} was prepared with other settings {diff}; use a new output folder")
     else: save_json(settings, pj)
     settings.update(device=device)
@@ -787,10 +836,15 @@ def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_
         except UnsafePathError: done = False
         if not done: todo.append(row)
     dev = get_device(device)
-    if workers is None: workers = 0 if dev.type!='cpu' else min(4, os.cpu_count() or 1)
-    workers = min(workers, len(todo))
+    if overlap is None: overlap = dev.type!='cpu'
     t0 = time.time()
-    if todo:
+    if todo and overlap:
+        devices = detector_devices(device)
+        decoders = workers or max(1, (os.cpu_count() or 2) - 2)
+        _prepare_overlapped(todo, src, out, settings, devices, decoders, progress)
+    elif todo:
+        if workers is None: workers = min(4, os.cpu_count() or 1)
+        workers = min(workers, len(todo))
         pb = progress_bar(range(len(todo)), display=progress, leave=False)
         it = iter(pb)
         if workers <= 1:
@@ -803,14 +857,80 @@ def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_
         next(it, None)
     videos, faces = build_tables(out, index)
     counts = Counter(videos['status']) if len(videos) else Counter()
+    nb = faces.attrs.get('crop_bytes') or []
+    if nb:  # what the crops cost on disk, for planning a dataset of millions of crops
+        save_json({**json.loads(pj.read_text()), 'bytes_per_crop': round(float(np.mean(nb))), 'crops_sized': len(nb)}, pj)
     summary = dict(videos=len(videos), processed=len(todo), skipped=len(index)-len(todo), faces=len(faces), seconds=round(time.time()-t0,1),
+                   bytes_per_crop=round(float(np.mean(nb))) if nb else None,
                    **{s:counts.get(s,0) for s in STATUSES}, split=settings['split'], unsplit=int((index.split=='unsplit').sum()),
                    unlabelled=int(raw.attrs.get('unlabelled', 0)))
     print(f"{out}: {summary['videos']} videos ({summary['processed']} processed, {summary['skipped']} already done), {summary['faces']} faces; "
           + ', '.join(f"{s}={summary[s]}" for s in STATUSES) + f"; {settings['split']} split"
+          + (f"; {encoding} crops, {summary['bytes_per_crop']/1e3:.1f} KB each ({summary['bytes_per_crop']/1e3:.0f} GB per million)" if nb else '')
           + (f", {summary['unsplit']} in no split list" if summary['unsplit'] else '') + (f", {summary['unlabelled']} unlabelled skipped" if summary['unlabelled'] else ''))
     for r in videos[videos.status!='ok'].itertuples() if len(videos) else []: log.warning(f"{r.status}: {r.path}: {r.message}")
     return summary
+
+def detector_devices(device='auto')->list:
+    "The devices that get a face detector each: every visible GPU for 'cuda' (or 'auto' on a GPU machine), else the one named."
+    import torch
+    dev = get_device(device)
+    if dev.type=='cuda' and dev.index is None: return [torch.device('cuda', i) for i in range(torch.cuda.device_count())]
+    return [dev]
+
+def _prepare_overlapped(todo:list, src, out, settings:dict, devices:list, decoders:int, progress:bool=True,
+                        batch_frames:int=128, # at most this many frames per MTCNN call
+                        writers:int=None):
+    """Decode, detect and write at once. `decoders` threads read and downscale videos (OpenCV releases the GIL); one thread per
+    device batches MTCNN over the frames of every decoded video waiting for it; a pool of `writers` threads crops, encodes and
+    writes. At most `2*decoders + 2*len(devices)` decoded videos wait in memory. Any failure is that video's record, never the run's."""
+    import queue, threading
+    from concurrent.futures import ThreadPoolExecutor
+    fxs = [FaceExtractor(**{k: settings[k] for k in DETECTOR_KEYS}, device=d) for d in devices]
+    writers = writers or max(1, min(8, (os.cpu_count() or 2)//4))
+    slots = threading.Semaphore(2*decoders + 2*len(devices))  # videos decoded and not yet written: bounds the frames held in memory
+    ready, finished = queue.Queue(), queue.Queue()
+    def finish(rec, rp):
+        try:
+            if rp is not None: save_json(rec, rp)
+        except Exception as e: log.error(f"{rec.get('path')}: its record could not be written ({type(e).__name__}: {e}); the next run redoes it")
+        finally: slots.release(); finished.put(rec['status'])
+    def write(item, dets):
+        rec, rp, idxs, frames, info, _ = item
+        try: _save_faces(rec, out, idxs, frames, info, dets, fxs[0], settings)
+        except Exception as e: _failed(rec, e)
+        finish(rec, rp)
+    def decode(row):
+        rec, rp, fn = _start(row, src, out)
+        try:
+            if fn is None: return finish(rec, rp)
+            info = {}; idxs, frames = read_frames(fn, settings['frames'], info=info)
+            ready.put((rec, rp, idxs, frames, info, fxs[0].downscale(frames)))
+        except Exception as e: _failed(rec, e); finish(rec, rp)
+    def detect(fx, pool):
+        while True:
+            items = [ready.get()]
+            if items[0] is None: ready.put(None); return  # the stop signal, passed on to the other detectors
+            # every video already decoded joins the batch, up to batch_frames frames
+            while sum(len(it[3]) for it in items) < batch_frames:
+                try: nxt = ready.get_nowait()
+                except queue.Empty: break
+                if nxt is None: ready.put(None); break
+                items.append(nxt)
+            try: dets = fx.detect_videos([it[5] for it in items], batch=batch_frames)
+            except Exception as e:  # a batch that fails (out of GPU memory, say) fails its videos, with the reason
+                for it in items: _failed(it[0], e); finish(it[0], it[1])
+                continue
+            for it, d in zip(items, dets): pool.submit(write, it, d)
+    with ThreadPoolExecutor(writers) as wpool, ThreadPoolExecutor(decoders) as dpool:
+        dets = [threading.Thread(target=detect, args=(fx, wpool), daemon=True) for fx in fxs]
+        for t in dets: t.start()
+        def feed():
+            for row in todo: slots.acquire(); dpool.submit(decode, row)
+        feeder = threading.Thread(target=feed, daemon=True); feeder.start()
+        for _ in progress_bar(range(len(todo)), display=progress, leave=False): finished.get()
+        feeder.join(); ready.put(None)  # every video is done: the detectors stop
+        for t in dets: t.join()
 
 # %% ../nbs/01_data_prep.ipynb #fe55be2c
 @call_parse
@@ -821,14 +941,18 @@ def deepfake_prep(src:str, # dataset root
                   size:int=256, # crop side in pixels
                   margin:float=0.33, # box margin on each side, as a fraction of the box
                   max_faces:int=1, # faces kept per frame
-                  device:str='auto', # auto, cpu or cuda
-                  workers:int=None, # processes over videos on CPU
+                  device:str='auto', # auto, cpu, cuda (every visible GPU) or cuda:N
+                  workers:int=None, # CPU: processes over videos; overlapped (GPU): decoding threads
                   shard:str=None, # i/n: process every n-th video starting at i
                   seed:int=42, # split seed
                   splits:str='auto', # auto (official where the dataset has one), grouped, or a folder of FF++ split files
+                  encoding:Param("crop storage: lossless PNG or JPEG (several times smaller)", str, choices=['png','jpeg'])='png',
+                  quality:int=95, # JPEG quality
+                  overlap:Param("decode, detect and write at once (default: on a GPU)", str, choices=['auto','yes','no'])='auto',
                  ):
     "Extract aligned face crops from every video of a dataset into OUT (resumable)."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
     try: prepare_dataset(src, out, layout=layout, frames=frames, size=size, margin=margin, max_faces=max_faces,
-                         device=device, workers=workers, shard=shard, seed=seed, splits=splits)
+                         device=device, workers=workers, shard=shard, seed=seed, splits=splits, encoding=encoding, quality=quality,
+                         overlap=None if overlap=='auto' else overlap=='yes')
     except (MetadataError, ValueError, FileNotFoundError) as e: raise SystemExit(f"deepfake_prep: error: {e}")

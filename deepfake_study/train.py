@@ -138,7 +138,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
               weights=None, # local pretrained weights file
               pretrained_fallback:bool=False, # offline without weights: random init, recorded, instead of an error
               max_frames:int=None, # at most this many crops per video in every split
-              device:str='auto', workers:int=0, n_boot:int=200,
+              device:str='auto', workers:int=None, n_boot:int=200, # workers: data-loader processes (default: `default_workers`: 0 on a CPU, up to 8 on a GPU)
               fakes:str='dataset', # training fakes: 'dataset' (the dataset's own), 'sbi' (self-blended real faces only) or 'both'
               progress:bool=True,
               loader:str='pil', # training input: 'pil' (per-image) or 'cache' (crop cache + batch augmentations; opt-in)
@@ -148,7 +148,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
     fakes = check_fakes(fakes)  # 'real', the old name of 'dataset', still works (with a deprecation warning)
     # arguments checked at the door, before any folder is made
     for k, v, ok in (('bs', bs, bs >= 1), ('epochs', epochs, epochs >= 1), ('size', size, size >= 16), ('lr', lr, lr > 0),
-                     ('max_frames', max_frames, max_frames is None or max_frames >= 1), ('workers', workers, workers >= 0)):
+                     ('max_frames', max_frames, max_frames is None or max_frames >= 1), ('workers', workers, workers is None or workers >= 0)):
         if not ok: raise ValueError(f"{k}={v!r} is out of range (bs >= 1, epochs >= 1, size >= 16, lr > 0, max_frames >= 1, workers >= 0)")
     bbs = blackbox_splits(blackbox)
     arch = resolve_arch(arch)
@@ -246,7 +246,7 @@ def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, eff
                    weights:str=None, # local pretrained weights file
                    max_frames:int=None, # crops per video
                    fakes:Param("training fakes: the dataset's own, self-blended real faces, or both ('real' is the old name of 'dataset')", str, choices=[*FAKES, *FAKES_ALIASES])='dataset',
-                   device:str='auto', workers:int=0,
+                   device:str='auto', workers:int=None, # data-loader processes (default: chosen for the device)
                    loader:Param("training input: per-image PIL transforms, or the crop cache with batch augmentations", str, choices=['pil','cache'])='pil'):
     "Train and evaluate one detector; write its run folder."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')

@@ -117,3 +117,32 @@ def test_dfdc_test_and_preview_layouts_prepare_end_to_end(small_raw, tmp_path):
         else:
             assert set(v.loc[v.path.isin([k for k, e in entries.items() if e['set']=='test']), 'split']) == {'test'}
             assert v.groupby('group').split.nunique().max() == 1
+
+def test_overlapped_prep_matches_the_serial_one(small_raw, tmp_path):
+    "Decode/detect/write at once (the GPU path, run here on the CPU) finds the same faces as one video at a time: same statuses, same crops, boxes within 2% of the serial run's."
+    import numpy as np
+    ser, ovl = tmp_path/'serial', tmp_path/'overlap'
+    s1 = prepare_dataset(small_raw, ser, frames=8, size=64, workers=0, device='cpu', progress=False)
+    s2 = prepare_dataset(small_raw, ovl, frames=8, size=64, workers=2, device='cpu', overlap=True, progress=False)
+    assert {k: s1[k] for k in ('videos','ok','no_face','error')} == {k: s2[k] for k in ('videos','ok','no_face','error')}
+    assert abs(s2['faces'] - s1['faces']) <= 0.02*s1['faces'] and s1['faces'] > 0
+    a, b = pd.read_csv(ser/'faces.csv'), pd.read_csv(ovl/'faces.csv')
+    m = a.merge(b, on='crop', suffixes=('', '_o'))
+    assert len(m) >= 0.98*len(a)
+    d = np.abs(np.array([json.loads(x) for x in m.box]) - np.array([json.loads(x) for x in m.box_o])).max(1)
+    assert (d <= 2).mean() >= 0.98, d.max()
+    assert pd.read_csv(ovl/'videos.csv')[['path','split','label']].equals(pd.read_csv(ser/'videos.csv')[['path','split','label']])
+
+def test_jpeg_crops_are_recorded_smaller_and_train_ready(small_raw, tmp_path):
+    "encoding='jpeg' writes .jpg crops, records encoding, quality and bytes per crop in prep.json, and the crops load like PNG ones."
+    from deepfake_study.data import load_faces, _load_img, prep_settings
+    png, jpg = tmp_path/'png', tmp_path/'jpg'
+    prepare_dataset(small_raw, png, frames=4, size=64, workers=0, device='cpu', progress=False)
+    s = prepare_dataset(small_raw, jpg, frames=4, size=64, workers=0, device='cpu', encoding='jpeg', quality=90, progress=False)
+    pj, pp = json.loads((jpg/'prep.json').read_text()), json.loads((png/'prep.json').read_text())
+    assert (pj['encoding'], pj['quality'], pp['encoding'], pp['quality']) == ('jpeg', 90, 'png', None)
+    assert 0 < pj['bytes_per_crop'] < pp['bytes_per_crop'] and s['bytes_per_crop'] == pj['bytes_per_crop']
+    f = load_faces(jpg)
+    assert len(f) and all(c.endswith('.jpg') for c in f.crop)
+    assert _load_img(f.fn.iloc[0], 32).shape == (32, 32, 3)
+    assert prep_settings(jpg)['encoding'] == 'jpeg'  # a black-box set is prepared the same way
