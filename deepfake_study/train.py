@@ -19,7 +19,7 @@ from .core import *
 from .metrics import evaluate, best_threshold, rates_at, video_scores
 from .sbi import plot_sbi
 from .models import create_model, resolve_arch, WeightsUnavailable, norm_stats, head_params
-from .data import resolve_data, blackbox_splits, prep_settings, load_faces, get_dls, get_augs, class_weights
+from .data import resolve_data, blackbox_splits, prep_settings, load_faces, get_dls, get_augs, class_weights, DEFAULT_AUG
 from .runs import CONFIG, METRICS, PREDICTIONS, WEIGHTS, predict_images, plot_run, metrics_summary, load_run
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
               blackbox='demo', # prepared/raw black-box set(s) evaluated after training: one, a list, 'demo' (the demo's FakeAVCeleb-layout set) or None
               out=None, # run folder (default: under the runs folder, named after the settings)
               seed:int=42,
-              aug:str='flip,color,jpeg,blur', # training augmentations
+              aug:str=DEFAULT_AUG, # training augmentations (flip, color; jpeg and blur opt-in)
               balance:str='weights', # class balance: weights or none
               weights=None, # local pretrained weights file
               pretrained_fallback:bool=False, # offline without weights: random init, recorded, instead of an error
@@ -242,7 +242,7 @@ def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, eff
                    blackbox:str='demo', # black-box set(s) to evaluate, comma-separated ('none' to skip)
                    out:str=None, # run folder
                    seed:int=42,
-                   aug:str='flip,color,jpeg,blur', # augmentations
+                   aug:str=DEFAULT_AUG, # augmentations: a subset of flip,color,jpeg,blur
                    weights:str=None, # local pretrained weights file
                    max_frames:int=None, # crops per video
                    fakes:Param("training fakes: the dataset's own, self-blended real faces, or both ('real' is the old name of 'dataset')", str, choices=[*FAKES, *FAKES_ALIASES])='dataset',
