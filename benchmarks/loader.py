@@ -3,12 +3,12 @@ path (PNG decode, resize and PIL augmentations per item, fastai batch transforms
 (`BatchAugment`), beside the raw PNG decode + resize of the same crops measured in the same run. One process, one thread
 (workers=0, torch threads 1), so the figures are per core; the goal is >= 750 augmented 224-px images/s per core.
 
-    python benchmarks/loader.py [--size 224] [--bs 64] [--batches 20] [--data PREPARED] [--device cpu]"""
+    python benchmarks/loader.py [--size 224] [--bs 64] [--batches 20] [--data PREPARED] [--device cpu] [--aug flip,color]"""
 import argparse, time
 import numpy as np, torch
 from PIL import Image
 from deepfake_study.core import seed_everything, safe_join
-from deepfake_study.data import load_faces, get_dls, crop_cache, _load_img
+from deepfake_study.data import load_faces, get_dls, crop_cache, _load_img, DEFAULT_AUG
 
 def rate(dl, n_batches):
     it = iter(dl); next(it)  # the first batch warms up (workers, caches)
@@ -23,24 +23,24 @@ def rate(dl, n_batches):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(); ap.add_argument('--size', type=int, default=224); ap.add_argument('--bs', type=int, default=64)
     ap.add_argument('--batches', type=int, default=20); ap.add_argument('--data', default=None); ap.add_argument('--device', default='cpu')
-    a = ap.parse_args()
+    ap.add_argument('--aug', default=DEFAULT_AUG); a = ap.parse_args()
     torch.set_num_threads(1); seed_everything(0)
     if a.data: prepared = a.data
     else:
         from deepfake_study.demo import demo_data
         prepared = demo_data()['dfdc']
     faces = load_faces(prepared)
-    print(f"{len(faces)} crops from {prepared}, {a.size} px, bs {a.bs}, {a.batches} timed batches, one core, device {a.device}")
+    print(f"{len(faces)} crops from {prepared}, {a.size} px, bs {a.bs}, {a.batches} timed batches, one core, device {a.device}, augmentations {a.aug}")
     fns = faces[faces.split=='train'].fn.tolist()
     t = time.perf_counter(); n = min(len(fns), a.bs*a.batches)
     for f in fns[:n]: _load_img(f, a.size)
     raw = n/(time.perf_counter()-t)
     print(f"raw PNG decode + resize, no augmentation: {raw:8.1f} img/s per core")
-    pil = rate(get_dls(faces, a.size, a.bs, loader='pil', device=a.device).train, a.batches)
+    pil = rate(get_dls(faces, a.size, a.bs, aug=a.aug, loader='pil', device=a.device, workers=0).train, a.batches)
     print(f"per-image PIL path with augmentations:     {pil:8.1f} img/s per core  ({pil/raw:.2f}x the raw decode)")
     t = time.perf_counter(); arr, _ = crop_cache(prepared, a.size, workers=1, progress=False); build = time.perf_counter()-t
     print(f"crop cache at {a.size} px: {arr.shape[0]} crops, {arr.nbytes/arr.shape[0]/1e3:.0f} KB each ({arr.nbytes/arr.shape[0]:.0f} B x 1e6 = {arr.nbytes/arr.shape[0]/1e3:.0f} GB per million crops), "
           f"built or checked in {build:.1f} s")
-    cache = rate(get_dls(faces, a.size, a.bs, loader='cache', device=a.device).train, a.batches)
+    cache = rate(get_dls(faces, a.size, a.bs, aug=a.aug, loader='cache', device=a.device, workers=0).train, a.batches)
     print(f"crop cache + batch augmentations:          {cache:8.1f} img/s per core  ({cache/raw:.2f}x the raw decode, {cache/pil:.2f}x the PIL path)")
     print(f"goal: >= 750 augmented {a.size}-px images/s per core: {'met' if cache >= 750 else 'NOT met'} ({cache/750:.2f}x)")

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'AUGS', 'DEFAULT_AUG', 'resolve_data', 'blackbox_splits', 'prep_settings', 'load_faces', 'RandomJPEG',
-           'RandomBlur', 'get_augs', 'crop_cache', 'CropDataset', 'BatchAugment', 'get_dls', 'default_workers',
-           'class_weights']
+           'RandomBlur', 'get_augs', 'crop_cache', 'CropDataset', 'BatchAugment', 'get_dls', 'pick_loader',
+           'default_workers', 'class_weights']
 
 # %% ../nbs/01e_data.ipynb #91adcfcd
 import os, re, io, json, math, time, random, logging, hashlib, warnings
@@ -279,12 +279,12 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
             workers:int=None, # data loader processes (default: `default_workers` for the device)
             device=None, seed:int=42,
             fakes:str='dataset', # 'dataset': the dataset's own fakes; 'sbi': self-blended copies of the real faces instead; 'both'
-            loader:str='pil', # 'pil': per-image decoding and transforms; 'cache': the crop cache and batch augmentations (opt-in, see above); 'auto': cache unless SBI
+            loader:str='auto', # 'pil': per-image decoding and transforms; 'cache': the crop cache and batch augmentations; 'auto': `pick_loader`
             prepared=None, # the prepared folder `faces` came from (for the crop cache; default: read from the crop paths)
            ):
     "fastai DataLoaders over the train and valid crops (with self-blended fakes made on the fly if `fakes` asks)."
-    if loader not in ('auto','cache','pil'): raise ValueError(f"unknown loader {loader!r}; choose auto, cache or pil")
     fakes = check_fakes(fakes)
+    loader = pick_loader(loader, device, fakes)
     if loader=='cache' and fakes!='dataset': raise ValueError("the crop cache serves stored crops; self-blended training (fakes='sbi'/'both') needs loader='pil'")
     if workers is None: workers = default_workers(device)
     if loader!='pil' and fakes=='dataset': return _cached_dls(faces, size, bs, mean, std, aug, workers, device, seed, prepared)
@@ -297,6 +297,13 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
                        get_x=ColReader('fn') if fakes=='dataset' else SBIReader(seed), get_y=ColReader('target'), splitter=ColSplitter('is_valid'),
                        item_tfms=[Resize(size, method=ResizeMethod.Squish), *item], batch_tfms=[*batch, Normalize.from_stats(mean, std)])
     return dblock.dataloaders(df, bs=bs, num_workers=workers, device=device, seed=seed)
+
+def pick_loader(loader:str='auto', device=None, fakes:str='dataset')->str:
+    "The training input for `loader='auto'`: the crop cache on a GPU (unless self-blended fakes need per-item images), the per-image path on a CPU, where the model, not the input, sets the pace."
+    if loader not in ('auto','cache','pil'): raise ValueError(f"unknown loader {loader!r}; choose auto, cache or pil")
+    if loader!='auto': return loader
+    dev = torch.device(device) if device is not None else torch.device('cpu')
+    return 'cache' if dev.type=='cuda' and check_fakes(fakes)=='dataset' else 'pil'
 
 def default_workers(device=None)->int:
     """Data-loader processes for training on `device`. On a GPU, decoding and augmenting must keep up with the model: up to 8

@@ -19,7 +19,7 @@ from .core import *
 from .metrics import evaluate, best_threshold, rates_at, video_scores
 from .sbi import plot_sbi
 from .models import create_model, resolve_arch, WeightsUnavailable, norm_stats, head_params
-from .data import resolve_data, blackbox_splits, prep_settings, load_faces, get_dls, get_augs, class_weights, DEFAULT_AUG
+from .data import resolve_data, blackbox_splits, prep_settings, load_faces, get_dls, get_augs, class_weights, DEFAULT_AUG, pick_loader
 from .runs import CONFIG, METRICS, PREDICTIONS, WEIGHTS, predict_images, plot_run, metrics_summary, load_run
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
               device:str='auto', workers:int=None, n_boot:int=200, # workers: data-loader processes (default: `default_workers`: 0 on a CPU, up to 8 on a GPU)
               fakes:str='dataset', # training fakes: 'dataset' (the dataset's own), 'sbi' (self-blended real faces only) or 'both'
               progress:bool=True,
-              loader:str='pil', # training input: 'pil' (per-image) or 'cache' (crop cache + batch augmentations; opt-in)
+              loader:str='auto', # training input: 'pil' (per-image), 'cache' (crop cache + batch augmentations) or 'auto' (the cache on a GPU, unless SBI)
              )->dict:
     "Train and evaluate one model; write its run folder and return `{'out', 'config', 'metrics'}`."
     t0 = time.time()
@@ -154,6 +154,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
     arch = resolve_arch(arch)
     out = Path(out) if out else study_dir('runs')/run_name(mode, arch, opt, lr, fakes, seed)
     out.mkdir(parents=True, exist_ok=True)
+    loader = pick_loader(loader, get_device(device), fakes)  # the run records the input it really used
     params = dict(arch=arch, mode=mode, opt=opt, lr=lr, epochs=epochs, bs=bs, size=size, data=str(data) if data else 'demo',
                   blackbox=(list(map(str, bbs.values())) if len(bbs)>1 else str(bbs['blackbox'])) if bbs else None, seed=seed, aug=aug, balance=balance, weights=str(weights) if weights else None,
                   max_frames=max_frames, fakes=fakes, loader=loader)
@@ -247,7 +248,7 @@ def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, eff
                    max_frames:int=None, # crops per video
                    fakes:Param("training fakes: the dataset's own, self-blended real faces, or both ('real' is the old name of 'dataset')", str, choices=[*FAKES, *FAKES_ALIASES])='dataset',
                    device:str='auto', workers:int=None, # data-loader processes (default: chosen for the device)
-                   loader:Param("training input: per-image PIL transforms, or the crop cache with batch augmentations", str, choices=['pil','cache'])='pil'):
+                   loader:Param("training input: per-image PIL transforms, the crop cache with batch augmentations, or auto (the cache on a GPU)", str, choices=['auto','pil','cache'])='auto'):
     "Train and evaluate one detector; write its run folder."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
     try:

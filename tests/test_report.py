@@ -139,3 +139,15 @@ def test_report_reads_like_a_paper(tmp_path):
     assert best['runs'] == 'finetune-lite0-adam-lr0.001'
     assert summ['Fine-tuning vs frozen transfer (tf_efficientnet_lite0)']['answer'].startswith('AUC of finetune-lite0-adam-lr0.001 minus transfer-lite0-adam-lr0.001: holdout +')
     assert 'SVM 0.810 [0.70, 0.96] vs head 0.850 [0.70, 0.96]' in summ['KNN/SVM on the embeddings vs the network head (finetune-lite0-adam-lr0.001)']['answer']
+
+def test_dry_run_plans_the_study_without_running_it(tmp_path):
+    "deepfake_report --config study --dry-run prints every run with its estimated GPU-hours and a total within the config's budget; nothing is written."
+    r = subprocess.run([str(BIN/'deepfake_report'), '--config', 'study', '--dry-run', '--out', str(tmp_path/'report')],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = r.stdout
+    assert 'finetune-efficientnet-sgd-lr0.01-sbi' in out and 'baseline-nasnet-adam-lr0.01' in out
+    assert 'assumed, not measured: project_ratio=0.8' in out  # estimates say what they rest on
+    total = float(out.split('total: ')[1].split(' GPU-hours')[0])
+    assert 1 < total <= 24 and '(budget 24: within)' in out
+    assert not (tmp_path/'report').exists()
