@@ -54,11 +54,11 @@ def test_tiny_video_is_no_face_not_a_crash(good, tmp_path):
 def test_an_exception_in_one_video_is_its_status(good, tmp_path, monkeypatch):
     "Any exception while detecting one video becomes that video's record (status error, with the type); the others go on, and a rerun resumes."
     import deepfake_study.data_prep as dp
-    real_extract = dp.FaceExtractor.extract
+    real_detect = dp.FaceExtractor.detect
     def boom(self, frames):
         if frames[0].shape[:2] == (56, 72): raise RuntimeError('detector blew up')  # the noise video only
-        return real_extract(self, frames)
-    monkeypatch.setattr(dp.FaceExtractor, 'extract', boom)
+        return real_detect(self, frames)
+    monkeypatch.setattr(dp.FaceExtractor, 'detect', boom)
     d = _folder(tmp_path, good, {'fake/bright.mp4': lambda p: _video(p, 72, 56)})
     s = _prep(d, tmp_path/'out')
     v, _ = nothing_lost(tmp_path/'out', index_videos(d))
@@ -219,3 +219,18 @@ def test_predict_zero_byte_text_and_missing_files(good, tiny_run, tmp_path):
 
 def test_statuses_vocabulary():
     assert set(STATUSES) >= {'ok', 'partial', 'no_face', 'unreadable', 'missing', 'unsafe_path', 'error'}
+
+def test_a_failed_detector_batch_in_overlapped_prep_is_its_videos_status(good, tmp_path, monkeypatch):
+    "On the overlapped (GPU) path, a detector batch that raises (out of GPU memory, say) fails the videos in it with the reason, never the run, and never stalls it; a rerun resumes."
+    import deepfake_study.data_prep as dp
+    real = dp.FaceExtractor.detect_videos
+    def boom(self, videos, batch=None):
+        if any(small[0].shape[:2] == (56, 72) for small, _ in videos): raise RuntimeError('CUDA out of memory (simulated)')
+        return real(self, videos, batch)
+    monkeypatch.setattr(dp.FaceExtractor, 'detect_videos', boom)
+    d = _folder(tmp_path, good, {'fake/bright.mp4': lambda p: _video(p, 72, 56)})
+    s = prepare_dataset(d, tmp_path/'out', frames=4, size=32, workers=2, device='cpu', overlap=True, valid=0, test=0, progress=False)
+    v, _ = nothing_lost(tmp_path/'out', index_videos(d))
+    assert v.loc['fake/bright.mp4', 'status'] == 'error' and 'CUDA out of memory (simulated)' in v.loc['fake/bright.mp4', 'message']
+    assert s['error'] >= 1 and s['error'] + s['ok'] + s['no_face'] == len(v)
+    assert prepare_dataset(d, tmp_path/'out', frames=4, size=32, workers=2, device='cpu', overlap=True, valid=0, test=0, progress=False)['processed'] == 0
