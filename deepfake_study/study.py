@@ -200,10 +200,13 @@ def deepfake_report(config:str='quick', # study config: a YAML file or a shipped
         run_study(config, out, nbs)
     except (FileNotFoundError, ValueError, RuntimeError) as e: raise SystemExit(f"deepfake_report: error: {e}")
 
-def report_cli():
-    "The `deepfake_report` console script: `--dry-run` is accepted for `--dry_run`."
-    sys.argv = ['--dry_run' if a=='--dry-run' else a for a in sys.argv]
-    return deepfake_report()
+def report_cli(argv=None):
+    "The `deepfake_report` console script: `deepfake_report`'s arguments, with `--dry-run` accepted for `--dry_run`."
+    from fastcore.script import anno_parser
+    argv = ['--dry_run' if a=='--dry-run' else a for a in (sys.argv[1:] if argv is None else argv)]
+    args = vars(anno_parser(deepfake_report).parse_args(argv))
+    for k in ('pdb', 'xtra'): args.pop(k, None)
+    return deepfake_report(**args)
 
 # %% ../nbs/08_study.ipynb #87cb208f
 def _flops(arch:str, size:int)->float:
