@@ -33,7 +33,8 @@ def resolve_data(data=None, # prepared folder, raw dataset folder, or None for t
     if not p.is_dir(): raise FileNotFoundError(f"data folder {p} does not exist")
     # one cache folder per (dataset, preprocessing): the same raw videos prepared two ways never mix
     # (PNG crops, the default, leave the key as it was before crops could be JPEG)
-    kw = {k: v for k, v in prep_kwargs.items() if not (k=='encoding' and v=='png' or k=='quality' and v is None)}
+    # (nor does the full-resolution retry when it is unset or off, as it was before it existed)
+    kw = {k: v for k, v in prep_kwargs.items() if not (k=='encoding' and v=='png' or k=='quality' and v is None or k=='retry_full' and not v)}
     key = hashlib.sha1(json.dumps([str(p.resolve()), sorted(kw.items())], default=str).encode()).hexdigest()[:8]
     out = study_dir('data')/'prepared'/f'{p.name}-{key}'
     prepare_dataset(p, out, **prep_kwargs)
@@ -56,7 +57,7 @@ def prep_settings(prepared)->dict:
     fn = Path(prepared)/'prep.json'
     if not fn.is_file(): return {}
     d = json.loads(fn.read_text())
-    return {k: d[k] for k in PREP_KEYS if k in d}
+    return {k: d.get(k, PREP_BEFORE.get(k)) for k in PREP_KEYS if k in d or k in PREP_BEFORE}  # a setting recorded later: what older folders did
 
 def load_faces(prepared, # prepared-faces folder
                splits=('train','valid','test'), # which splits to keep

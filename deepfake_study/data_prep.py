@@ -11,7 +11,7 @@ __all__ = ['log', 'VIDEO_EXTS', 'INDEX_COLS', 'FAKEAV_TYPES', 'FAKEAV_COLS', 'FF
            'detector_devices', 'deepfake_prep']
 
 # %% ../nbs/01_data_prep.ipynb #65c39ab9
-import os, re, json, csv, logging, time, contextlib, multiprocessing as mp
+import os, re, json, csv, copy, math, logging, time, contextlib, multiprocessing as mp
 from pathlib import Path
 from collections import Counter
 import numpy as np, pandas as pd
@@ -531,9 +531,8 @@ def read_frames(fn, # video file
             ok, fr = cap.read(); pos += 1
             if not ok or fr is None: break
             # a seek past what a damaged file can decode may hand back the last good frame again: a stale frame, not frame i
-            h = hash(fr.tobytes())
-            if sought and h==prev: continue
-            prev = h
+            if sought and prev is not None and fr.shape==prev.shape and np.array_equal(fr, prev): continue
+            prev = fr
             idxs.append(i); frames.append(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB))
     finally: cap.release()
     if not frames: raise VideoReadError(f"{fn}: no frame could be decoded")
@@ -560,6 +559,8 @@ def square_crop(img:np.ndarray, # full frame, HWC
     crop = cv2.warpAffine(img, M, (size,size), flags=cv2.INTER_AREA if s<1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     return crop, (s, x0, y0)
 
+_NONE = (np.zeros((0,4), np.float32), np.zeros(0, np.float32), np.zeros((0,5,2), np.float32))  # no face in a frame
+
 class FaceExtractor:
     "Batched MTCNN face detection on downscaled frames, with square crops from full-resolution frames."
     def __init__(self, size:int=256, # crop side in pixels
@@ -567,9 +568,10 @@ class FaceExtractor:
                  max_faces:int=1, # faces kept per frame (most confident first)
                  detect_max:int=960, # longer side of the frame used for detection (0: full resolution)
                  min_prob:float=0.9, # drop detections below this confidence
+                 retry_full:bool=True, # detect again at full resolution on frames where the downscaled frame showed no face
                  device:str='auto'):
         from facenet_pytorch import MTCNN
-        self.size,self.margin,self.max_faces,self.detect_max,self.min_prob = size,margin,max_faces,detect_max,min_prob
+        self.size,self.margin,self.max_faces,self.detect_max,self.min_prob,self.retry_full = size,margin,max_faces,detect_max,min_prob,retry_full
         self.device = get_device(device)
         self.mtcnn = MTCNN(keep_all=True, device=self.device, post_process=False)
 
@@ -581,31 +583,42 @@ class FaceExtractor:
 
     def detect(self, frames:list)->list:
         "For each frame, `(boxes, probs, landmarks)` in full-resolution pixels, most confident first."
-        return self.detect_videos([self.downscale(frames)])[0]
+        return self.detect_videos([self.downscale(frames)], full=[frames])[0]
 
     def detect_videos(self, videos:list, # `(small frames, scale)` per video, from `downscale`
                       batch:int=None, # at most this many frames per MTCNN call (default: all frames of one size at once)
+                      full:list=None, # the full-resolution frames of each video, for `retry_full`
                      )->list:
         "`detect` for several videos in as few MTCNN calls as possible: the frames of every video with the same size are batched together."
-        none = (np.zeros((0,4), np.float32), np.zeros(0, np.float32), np.zeros((0,5,2), np.float32))
         flat = [(v, i, f) for v, (small, _) in enumerate(videos) for i, f in enumerate(small)]
-        res = [[none]*len(small) for small, _ in videos]
+        res = [[_NONE]*len(small) for small, _ in videos]
+        self._detect_groups(flat, [sc for _, sc in videos], res, batch)
+        if self.retry_full and full is not None:
+            # a face too blurred for the downscaled frame may still be found in the full one (the naive loop's view). The retry looks
+            # for faces of the sizes the first pass covered (its minimum face, scaled up): the same faces, seen with more detail
+            again = [(v, i, full[v][i]) for v, (small, sc) in enumerate(videos) if sc < 1 for i in range(len(small)) if not len(res[v][i][1])]
+            self._detect_groups(again, [1.]*len(videos), res, batch, [math.ceil(self.mtcnn.min_face_size/sc) for _, sc in videos])
+        return res
+
+    def _detect_groups(self, flat:list, scales:list, res:list, batch:int=None, min_faces:list=None):
+        "MTCNN over `(video, frame index, frame)` items, batched by frame size; boxes divided by the video's scale into `res`."
         groups = {}
-        for v, i, f in flat: groups.setdefault(f.shape, []).append((v, i, f))
-        for shape, items in groups.items():
+        for v, i, f in flat: groups.setdefault((f.shape, min_faces[v] if min_faces else self.mtcnn.min_face_size), []).append((v, i, f))
+        for (shape, mf), items in groups.items():
             # MTCNN's image pyramid is empty for frames smaller than its minimum face (it would fail in torch.cat): no face can be found
-            if min(shape[:2]) < self.mtcnn.min_face_size: continue
+            if min(shape[:2]) < mf: continue
+            mtcnn = self.mtcnn
+            if mf != mtcnn.min_face_size: mtcnn = copy.copy(mtcnn); mtcnn.min_face_size = mf  # the same networks, a shorter image pyramid
             step = batch or len(items)
             for j in range(0, len(items), step):
                 chunk = items[j:j+step]
-                bs, ps, ls = self.mtcnn.detect(np.stack([f for _, _, f in chunk]), landmarks=True)
+                bs, ps, ls = mtcnn.detect(np.stack([f for _, _, f in chunk]), landmarks=True)
                 for (v, i, _), b, p, l in zip(chunk, bs, ps, ls):
-                    sc = videos[v][1]
+                    sc = scales[v]
                     b, p, l = _as_f32(b,(4,)), _as_f32(p,()), _as_f32(l,(5,2))
                     keep = np.argsort(-p)
                     keep = keep[p[keep] >= self.min_prob][:self.max_faces]
                     res[v][i] = (b[keep]/sc, p[keep], l[keep]/sc)
-        return res
 
     def detect_sparse(self, frames:list, every:int=1)->list:
         "`detect` on every `every`-th frame (the last included); the frames between get the boxes of the nearer detected frame, interpolated when both neighbours found the same number of faces. Where the two neighbours disagree on the number of faces (one found none, say), the frames between are detected too: a face the key frames missed is not lost."
@@ -773,6 +786,7 @@ def prepare_dataset(src, # dataset root
                     max_faces:int=1, # faces kept per frame
                     detect_max:int=960, # longer side used for detection
                     min_prob:float=0.9, # minimum detector confidence
+                    retry_full:bool=None, # detect again at full resolution where the downscaled frame showed no face (default: on, or as `out` was prepared)
                     valid:float=0.15, test:float=0.15, # held-out fractions, by identity
                     seed:int=42, # split seed
                     splits:str='auto', # 'auto': the official split where the dataset has one (FF++, Celeb-DF's test list); 'grouped'; or a folder of FF++ split files
@@ -791,7 +805,7 @@ def prepare_dataset(src, # dataset root
     if encoding not in CROP_ENCODINGS: raise ValueError(f"encoding={encoding!r}: choose one of {sorted(CROP_ENCODINGS)}")
     if encoding=='jpeg' and not 1 <= int(quality) <= 100: raise ValueError(f"quality={quality}: JPEG quality is 1-100")
     out.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out): return _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, valid, test, seed, splits, device, workers, shard, progress,
+    with _exclusive(out): return _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, retry_full, valid, test, seed, splits, device, workers, shard, progress,
                                             encoding, quality, overlap)
 
 @contextlib.contextmanager
@@ -807,20 +821,21 @@ def _exclusive(out):
         yield
     finally: f.close()
 
-def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, valid, test, seed, splits, device, workers, shard, progress,
+def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, retry_full, valid, test, seed, splits, device, workers, shard, progress,
                                             encoding, quality, overlap):
     lay = layout if layout!='auto' else detect_layout(src)
     raw = index_videos(src, lay, splits)
     official = 'official_split' in raw and raw['official_split'].notna().any()
-    settings = dict(layout=lay, frames=frames, size=size, margin=margin, max_faces=max_faces,
-                    detect_max=detect_max, min_prob=min_prob, valid=valid, test=test, seed=seed,
-                    split='official' if official else 'grouped', encoding=encoding, quality=int(quality) if encoding=='jpeg' else None)
     pj = out/'prep.json'
-    # folders prepared before splits and encodings were recorded used the grouped split and PNG crops
-    before = dict(split='grouped', encoding='png')
-    if pj.is_file():
-        old = json.loads(pj.read_text())
-        diff = {k:(old.get(k, before.get(k)),v) for k,v in settings.items() if old.get(k, before.get(k))!=v}
+    old = json.loads(pj.read_text()) if pj.is_file() else None
+    # unset, the full-resolution retry is on for a new folder, and what it was for one being resumed (off before it was recorded)
+    if retry_full is None: retry_full = old.get('retry_full', PREP_BEFORE['retry_full']) if old else True
+    settings = dict(layout=lay, frames=frames, size=size, margin=margin, max_faces=max_faces,
+                    detect_max=detect_max, min_prob=min_prob, retry_full=bool(retry_full), valid=valid, test=test, seed=seed,
+                    split='official' if official else 'grouped', encoding=encoding, quality=int(quality) if encoding=='jpeg' else None)
+    if old:
+        # folders prepared before splits, encodings and the retry were recorded used the grouped split, PNG crops and no retry
+        diff = {k:(old.get(k, PREP_BEFORE.get(k)),v) for k,v in settings.items() if old.get(k, PREP_BEFORE.get(k))!=v}
         if diff: raise ValueError(f"{out} was prepared with other settings {diff}; use a new output folder")
     else: save_json(settings, pj)
     settings.update(device=device)
@@ -917,7 +932,7 @@ def _prepare_overlapped(todo:list, src, out, settings:dict, devices:list, decode
                 except queue.Empty: break
                 if nxt is None: ready.put(None); break
                 items.append(nxt)
-            try: dets = fx.detect_videos([it[5] for it in items], batch=batch_frames)
+            try: dets = fx.detect_videos([it[5] for it in items], batch=batch_frames, full=[it[3] for it in items])
             except Exception as e:  # a batch that fails (out of GPU memory, say) fails its videos, with the reason
                 for it in items: _failed(it[0], e); finish(it[0], it[1])
                 continue
@@ -949,10 +964,11 @@ def deepfake_prep(src:str, # dataset root
                   encoding:Param("crop storage: lossless PNG or JPEG (several times smaller)", str, choices=['png','jpeg'])='png',
                   quality:int=95, # JPEG quality
                   overlap:Param("decode, detect and write at once (default: on a GPU)", str, choices=['auto','yes','no'])='auto',
+                  retry_full:Param("detect again at full resolution where the downscaled frame showed no face (default: on, or as OUT was prepared)", str, choices=['auto','yes','no'])='auto',
                  ):
     "Extract aligned face crops from every video of a dataset into OUT (resumable)."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
     try: prepare_dataset(src, out, layout=layout, frames=frames, size=size, margin=margin, max_faces=max_faces,
                          device=device, workers=workers, shard=shard, seed=seed, splits=splits, encoding=encoding, quality=quality,
-                         overlap=None if overlap=='auto' else overlap=='yes')
+                         overlap=None if overlap=='auto' else overlap=='yes', retry_full=None if retry_full=='auto' else retry_full=='yes')
     except (MetadataError, ValueError, FileNotFoundError) as e: raise SystemExit(f"deepfake_prep: error: {e}")

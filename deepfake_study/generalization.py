@@ -26,7 +26,8 @@ def score_run(run, # a finished run folder
     "Frame predictions of `run` on `data` with the dataset's per-video columns (method, category, race, gender, ...)."
     model, cfg = load_run(run, get_device(device))
     # one preprocessing for every dataset: a raw folder is prepared with the run's own settings
-    train_prep = {k: v for k, v in (cfg.get('prep') or {}).items() if k in PREP_KEYS}
+    # (a setting recorded after the run's data was prepared: what older folders did)
+    train_prep = {k: v for k, v in ({**PREP_BEFORE, **cfg['prep']} if cfg.get('prep') else {}).items() if k in PREP_KEYS}
     prepared = resolve_data(None if data=='demo' else data, **train_prep)
     other = prep_settings(prepared)
     diff = {k: (train_prep[k], other[k]) for k in DETECTOR_KEYS if k in train_prep and k in other and train_prep[k]!=other[k]}

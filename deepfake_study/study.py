@@ -71,14 +71,16 @@ def shipped(kind:str)->Path:
     "Where an installed wheel keeps the study's chapter notebooks (`kind='nbs'`) or configs (`kind='configs'`): `deepfake_study/study/<kind>`."
     return _pkg_dir()/'study'/kind
 
+_NOT_STUDIES = {'throughput'}  # shipped YAML files that are not study configs (measured speeds, for --dry-run)
+
 def find_config(config='quick')->Path:
     "A study config: a YAML file, or the name of a shipped one (`quick`, `study`, `ffpp`); a repository checkout's `configs/` wins over the wheel's copy."
     if Path(config).is_file(): return Path(config)
     name = Path(config).name.removesuffix('.yaml').removesuffix('.yml')
     dirs = ([_checkout()/'configs'] if _checkout() else []) + [shipped('configs')]
     for d in dirs:
-        if (d/f'{name}.yaml').is_file(): return d/f'{name}.yaml'
-    known = sorted({f.stem for d in dirs if d.is_dir() for f in d.glob('*.yaml')})
+        if name not in _NOT_STUDIES and (d/f'{name}.yaml').is_file(): return d/f'{name}.yaml'
+    known = sorted({f.stem for d in dirs if d.is_dir() for f in d.glob('*.yaml')} - _NOT_STUDIES)
     raise FileNotFoundError(f"config {config!r} is neither a file nor a shipped config ({', '.join(known) or 'none found'})")
 
 def _nbs_dir(nbs=None)->Path:

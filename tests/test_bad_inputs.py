@@ -224,9 +224,9 @@ def test_a_failed_detector_batch_in_overlapped_prep_is_its_videos_status(good, t
     "On the overlapped (GPU) path, a detector batch that raises (out of GPU memory, say) fails the videos in it with the reason, never the run, and never stalls it; a rerun resumes."
     import deepfake_study.data_prep as dp
     real = dp.FaceExtractor.detect_videos
-    def boom(self, videos, batch=None):
+    def boom(self, videos, batch=None, **kw):
         if any(small[0].shape[:2] == (56, 72) for small, _ in videos): raise RuntimeError('CUDA out of memory (simulated)')
-        return real(self, videos, batch)
+        return real(self, videos, batch, **kw)
     monkeypatch.setattr(dp.FaceExtractor, 'detect_videos', boom)
     d = _folder(tmp_path, good, {'fake/bright.mp4': lambda p: _video(p, 72, 56)})
     s = prepare_dataset(d, tmp_path/'out', frames=4, size=32, workers=2, device='cpu', overlap=True, valid=0, test=0, progress=False)

@@ -146,3 +146,17 @@ def test_jpeg_crops_are_recorded_smaller_and_train_ready(small_raw, tmp_path):
     assert len(f) and all(c.endswith('.jpg') for c in f.crop)
     assert _load_img(f.fn.iloc[0], 32).shape == (32, 32, 3)
     assert prep_settings(jpg)['encoding'] == 'jpeg'  # a black-box set is prepared the same way
+
+def test_full_resolution_retry_is_recorded_and_old_folders_resume_as_they_were(small_raw, tmp_path):
+    "A new folder records retry_full=True; a folder prepared before the retry existed resumes without it (and says so to prep_settings); asking an old folder for the retry is refused."
+    from deepfake_study.data import prep_settings, resolve_data
+    new, old = tmp_path/'new', tmp_path/'old'
+    prepare_dataset(small_raw, new, frames=2, size=32, workers=0, device='cpu', progress=False)
+    assert json.loads((new/'prep.json').read_text())['retry_full'] is True and prep_settings(new)['retry_full'] is True
+    prepare_dataset(small_raw, old, frames=2, size=32, workers=0, device='cpu', retry_full=False, progress=False)
+    pj = json.loads((old/'prep.json').read_text()); del pj['retry_full']; (old/'prep.json').write_text(json.dumps(pj))  # as an older version wrote it
+    sorted((old/'records').rglob('*.json'))[0].unlink()  # one video left to do
+    s = prepare_dataset(small_raw, old, frames=2, size=32, workers=0, device='cpu', progress=False)  # resumes: no settings clash
+    assert s['processed'] == 1 and 'retry_full' not in json.loads((old/'prep.json').read_text())
+    assert prep_settings(old)['retry_full'] is False  # a black-box set for a model trained here is prepared without the retry too
+    with pytest.raises(ValueError, match='retry_full'): prepare_dataset(small_raw, old, frames=2, size=32, workers=0, device='cpu', retry_full=True, progress=False)
