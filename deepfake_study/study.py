@@ -73,14 +73,14 @@ def shipped(kind:str)->Path:
 
 _NOT_STUDIES = {'throughput'}  # shipped YAML files that are not study configs (measured speeds, for --dry-run)
 
-def find_config(config='quick')->Path:
-    "A study config: a YAML file, or the name of a shipped one (`quick`, `study`, `ffpp`); a repository checkout's `configs/` wins over the wheel's copy."
+def find_config(config='quick', study:bool=True)->Path:
+    "A study config: a YAML file, or the name of a shipped one (`quick`, `study`, `ffpp`); a repository checkout's `configs/` wins over the wheel's copy. `study=False` finds the other shipped YAML files too (`throughput`)."
     if Path(config).is_file(): return Path(config)
     name = Path(config).name.removesuffix('.yaml').removesuffix('.yml')
     dirs = ([_checkout()/'configs'] if _checkout() else []) + [shipped('configs')]
     for d in dirs:
-        if name not in _NOT_STUDIES and (d/f'{name}.yaml').is_file(): return d/f'{name}.yaml'
-    known = sorted({f.stem for d in dirs if d.is_dir() for f in d.glob('*.yaml')} - _NOT_STUDIES)
+        if not (study and name in _NOT_STUDIES) and (d/f'{name}.yaml').is_file(): return d/f'{name}.yaml'
+    known = sorted({f.stem for d in dirs if d.is_dir() for f in d.glob('*.yaml')} - (_NOT_STUDIES if study else set()))
     raise FileNotFoundError(f"config {config!r} is neither a file nor a shipped config ({', '.join(known) or 'none found'})")
 
 def _nbs_dir(nbs=None)->Path:
@@ -224,12 +224,21 @@ def _flops(arch:str, size:int)->float:
 def load_throughput(fn='throughput')->dict:
     "A throughput file (YAML): measured training images/s per architecture on one GPU, and what the estimate assumes beyond them."
     import yaml
-    p = Path(fn) if Path(fn).is_file() else find_config(fn)
+    p = find_config(fn, study=False)
     t = yaml.safe_load(p.read_text())
     for k in ('train_img_s', 'size'):
         if k not in t: raise ValueError(f"{p}: a throughput file needs {k!r}")
     t['file'] = str(p)
     return t
+
+def _per_video(cfg:dict)->int:
+    "Crops per video the config's `scale` assumes (the prep default, 32, when it names none)."
+    return int((cfg.get('scale') or {}).get('crops_per_video', 32))
+
+def _train_crops(cfg:dict, crops:dict, max_frames=None)->int:
+    "Training crops of a run that reads `max_frames` crops per video where the study reads `cfg['max_frames']` (every prepared crop when unset)."
+    if not max_frames or max_frames==cfg.get('max_frames'): return crops['train']
+    return round(crops['train']*min(1., max_frames/float(cfg.get('max_frames') or _per_video(cfg))))
 
 def _crops(cfg:dict)->dict:
     "Crops per split a study works through: counted from the prepared training and black-box folders when they exist, else from the config's `scale`."
@@ -244,7 +253,7 @@ def _crops(cfg:dict)->dict:
     tr = count(cfg['data']['train'], ('train','valid','test'))
     bb = [count(b, None) for b in cfg['data']['blackbox']]
     sc = cfg.get('scale') or {}
-    per = min(int(sc.get('crops_per_video', 32)), int(mf)) if mf else int(sc.get('crops_per_video', 32))
+    per = min(_per_video(cfg), int(mf)) if mf else _per_video(cfg)
     out, src = {}, []
     if tr: out.update(tr); src.append('prepared training set')
     elif sc.get('train_videos'):
@@ -281,8 +290,7 @@ def estimate_study(cfg:dict, # from `load_config`
         rate = ips[ref]*flops(ref, size0)/flops(a, s)*ratio if (ref, s) != (a, size0) else ips[ref]*ratio
         step = rate*(3 if r['mode']=='transfer' else 1)
         if p.get('fakes', 'dataset')!='dataset' and throughput.get('pil_img_s'): step = min(step, float(throughput['pil_img_s']))  # SBI: the per-image path
-        ntr = crops['train'] if not p.get('max_frames') or p.get('max_frames')==cfg.get('max_frames') else \
-              round(crops['train']*min(1., p['max_frames']/float(cfg.get('max_frames') or (cfg.get('scale') or {}).get('crops_per_video', 32))))
+        ntr = _train_crops(cfg, crops, p.get('max_frames'))
         sec = p['epochs']*ntr/step + n_eval/(3*rate)
         rows.append(dict(run=r['name'], arch=a, mode=r['mode'], size=s, epochs=p['epochs'], train_crops=ntr, eval_crops=n_eval,
                          img_s=round(step), basis=a if ref==a and s==size0 else f"{ref} at {size0} px, x FLOPs", hours=sec/3600))
@@ -305,7 +313,7 @@ def plan_study(config='study', # study config: a YAML file or a shipped config's
     prep = None
     sc = cfg.get('scale') or {}
     if t.get('prep_frames_s') and sc.get('train_videos') and 'prepared' not in c['source']:
-        frames = int((cfg.get('prep') or {}).get('frames', sc.get('crops_per_video', 32)))
+        frames = int((cfg.get('prep') or {}).get('frames', _per_video(cfg)))
         prep = (int(sc['train_videos']) + int(sc.get('blackbox_videos', 0)))*frames/float(t['prep_frames_s'])/3600
     print(f"{cfg.get('name', config)}: {len(df)} runs; crops: " + ', '.join(f"{k} {v:,}" for k, v in c.items() if k!='source') + f" ({c['source']})")
     print(f"throughput: {t['file']}: {t.get('device', '?')}; {t.get('source', '')}")
