@@ -7,7 +7,7 @@ __all__ = ['load_model', 'FIELDS', 'Detector', 'load_detector', 'predict_video',
            'deepfake_predict']
 
 # %% ../nbs/01h_predict.ipynb #4fdc677d
-import sys, json, glob, csv, time, logging
+import sys, json, glob, csv, time, inspect, logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np, torch
@@ -29,8 +29,9 @@ class Detector:
         m = self.cfg['model']
         self.size, self.mean, self.std = self.cfg['params']['size'], m['mean'], m['std']
         prep = self.cfg.get('prep') or {}
-        self.prep = dict(size=prep.get('size', 256), margin=prep.get('margin', 0.33), detect_max=prep.get('detect_max', 960), min_prob=prep.get('min_prob', 0.9),
-                         retry_full=prep.get('retry_full', PREP_BEFORE['retry_full']))
+        # the face detector and crop of the run's training data; a setting its prep.json predates: what prep did then, else the default
+        dflt = {k: p.default for k, p in inspect.signature(FaceExtractor).parameters.items()}
+        self.prep = {k: prep.get(k, PREP_BEFORE.get(k, dflt[k])) for k in DETECTOR_KEYS}
         met = self.run/METRICS
         self.threshold = float(json.loads(met.read_text()).get('threshold_valid', 0.5)) if met.is_file() else 0.5
         self._fx = None
