@@ -1,7 +1,8 @@
 """Face extraction, three ways on the same videos in the same run:
 - naive: seek and decode each sampled frame, MTCNN on one full-resolution frame at a time (the baseline);
 - per video: this project's extractor (frames decoded by grab/read, MTCNN batched over a video's frames downscaled to 960 px),
-  one video after another in one process;
+  one video after another in one process (with its full-resolution retry of faceless frames, and without it: what prep
+  did before `retry_full`);
 - prepare_dataset: the whole of `deepfake_prep` as a user runs it (CPU: processes over videos; GPU: decode, detect and
   write overlapped, one detector per GPU), crops written and all.
 Prints faces/s and sampled frames/s for each, the ratios against the naive loop and the faces each found (goal: within 2%).
@@ -28,8 +29,8 @@ def naive(fns, n, device):
         cap.release()
     return faces
 
-def pipeline(fns, n, device):
-    fx = FaceExtractor(device=device)
+def pipeline(fns, n, device, retry_full=True):
+    fx = FaceExtractor(device=device, retry_full=retry_full)
     faces = 0
     for fn in fns:
         _, frames = read_frames(fn, n)
@@ -53,7 +54,8 @@ if __name__ == '__main__':
     fns = sorted(p for p in d.rglob('*.mp4'))
     print(f"{len(fns)} videos from {d}, {a.frames} frames each, device={a.device}, torch threads={torch.get_num_threads()}")
     res = {}
-    runs = [('naive', lambda: naive(fns, a.frames, a.device)), ('per video', lambda: pipeline(fns, a.frames, a.device))]
+    runs = [('naive', lambda: naive(fns, a.frames, a.device)), ('per video', lambda: pipeline(fns, a.frames, a.device)),
+            ('no full retry', lambda: pipeline(fns, a.frames, a.device, retry_full=False))]  # what prep did before retry_full
     if (d/'metadata.json').is_file(): runs.append(('prepare_dataset', lambda: prepared(d, a.frames, a.device, a.workers)))
     for name, fn in runs:
         t = time.perf_counter(); faces = fn(); dt = time.perf_counter()-t
