@@ -29,9 +29,9 @@ V=.samples/videos
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; nproc
   python3 -c "import torch, timm, fastai; print('torch', torch.__version__, 'timm', timm.__version__, 'fastai', fastai.__version__)"
   echo "== face prep (6 real 1080p clips, 32 frames): naive full-resolution loop vs the overlapped pipeline"
-  timeout 150 python3 benchmarks/prep.py $V --frames 32 --device cuda
+  timeout 140 python3 benchmarks/prep.py $V --frames 32 --device cuda
   echo "== prediction per video (32 frames)"
-  timeout 80 python3 benchmarks/predict.py $V --frames 32 --device cuda
+  timeout 100 python3 benchmarks/predict.py $V --frames 32 --device cuda
   echo "== training throughput, 224 px, bs 128: the project's loop (crop cache + batch augmentations on the GPU) vs the raw timm loop"
   for a in resnet18 tf_efficientnet_lite0 efficientnet_b0; do
     timeout 95 python3 benchmarks/train.py --arch $a --size 224 --bs 128 --batches 30 --device cuda --synthetic 6000 --data /tmp/dfs/gpu-prepared --save "$OUT/throughput.yaml"
