@@ -361,5 +361,6 @@ d = { 'settings': { 'branch': 'main',
                                       'deepfake_study.train._train': ('train.html#_train', 'deepfake_study/train.py'),
                                       'deepfake_study.train.build_learner': ('train.html#build_learner', 'deepfake_study/train.py'),
                                       'deepfake_study.train.deepfake_train': ('train.html#deepfake_train', 'deepfake_study/train.py'),
+                                      'deepfake_study.train.end_distributed': ('train.html#end_distributed', 'deepfake_study/train.py'),
                                       'deepfake_study.train.fit_distributed': ('train.html#fit_distributed', 'deepfake_study/train.py'),
                                       'deepfake_study.train.train_run': ('train.html#train_run', 'deepfake_study/train.py')}}}
