@@ -17,6 +17,7 @@ from deepfake_study.core import save_json, env_info
 from deepfake_study.models import create_model
 from deepfake_study.predict import load_detector, predict_video, predict_videos
 from deepfake_study.data import default_workers
+from deepfake_study.data_prep import box_iou
 
 def fake_run(arch, size, d):
     "A run folder holding an untrained model, enough for timing."
@@ -44,14 +45,18 @@ if __name__ == '__main__':
             rows = []
             for fn in fns:
                 t = time.perf_counter(); r = predict_video(fn, det, frames=a.frames, detect_every=every); tot = time.perf_counter()-t
-                rows.append(dict(total=tot, **r['seconds'], faces=r['faces_found'], p=r['p_fake']))
-            m = res[every] = {k: float(np.mean([r[k] for r in rows])) for k in ('total','decode','detect','classify','faces')}
-            res[every]['p'] = [r['p'] for r in rows]
+                rows.append(dict(total=tot, **r['seconds'], faces=r['faces_found'], detected=r['frames_detected'], p=r['p_fake'],
+                                 boxes={f['frame']: f['box'] for f in r['frame_probs']}))
+            m = res[every] = {k: float(np.mean([r[k] for r in rows])) for k in ('total','decode','detect','classify','faces','detected')}
+            res[every].update(p=[r['p'] for r in rows], boxes=[r['boxes'] for r in rows])
             print(f"{arch:22s} detect_every={every}: {m['total']:.2f} s/video (decode {m['decode']:.2f}, detect {m['detect']:.2f}, classify {m['classify']:.2f}); "
-                  f"{m['total']/goal:.2f}x the {goal:g} s goal; faces/video {m['faces']:.1f}")
+                  f"{m['total']/goal:.2f}x the {goal:g} s goal; faces/video {m['faces']:.1f}, frames detected/video {m['detected']:.1f}")
         dp = np.nanmax(np.abs(np.array(res[4]['p'], float) - np.array(res[1]['p'], float)))
+        # where sparse detection put the scored face, against detection on that very frame
+        iou = np.array([box_iou([a[k]], [b[k]])[0, 0] for a, b in zip(res[4]['boxes'], res[1]['boxes']) for k in a if k in b])
         print(f"{arch:22s} sparse detection: {res[1]['total']/res[4]['total']:.2f}x faster, faces found {res[4]['faces']/max(res[1]['faces'],1e-9):.3f}x, "
-              f"largest change of a video's p_fake {dp:.3f}")
+              f"largest change of a video's p_fake {dp:.3f}; scored face's box vs detecting that frame: IoU mean {iou.mean():.3f}, "
+              f"below 0.5 on {np.mean(iou < 0.5)*100:.1f}% of {len(iou)} frames")
         # the command line's path: the next videos decode in threads while this one is detected and classified
         w = a.workers if a.workers is not None else max(1, default_workers(det.device))
         t = time.perf_counter(); n = sum(1 for _ in predict_videos(fns, det, frames=a.frames, workers=w)); tot = (time.perf_counter()-t)/n

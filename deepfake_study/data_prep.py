@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['log', 'VIDEO_EXTS', 'INDEX_COLS', 'FAKEAV_TYPES', 'FAKEAV_COLS', 'FFPP_METHODS', 'CELEBDF_DIRS', 'LAYOUTS',
-           'STATUSES', 'MetadataError', 'index_dfdc', 'index_fakeavceleb', 'connected_groups', 'index_ffpp',
-           'ffpp_official_split', 'index_folder', 'index_celebdf', 'index_dfdc_test', 'index_dfdc_preview',
-           'detect_layout', 'index_videos', 'make_layout_fixture', 'split_videos', 'frame_indices', 'VideoReadError',
-           'read_frames', 'square_crop', 'FaceExtractor', 'build_tables', 'parse_shard', 'prepare_dataset',
-           'detector_devices', 'deepfake_prep']
+           'SPARSE_MIN_IOU', 'STATUSES', 'MetadataError', 'index_dfdc', 'index_fakeavceleb', 'connected_groups',
+           'index_ffpp', 'ffpp_official_split', 'index_folder', 'index_celebdf', 'index_dfdc_test',
+           'index_dfdc_preview', 'detect_layout', 'index_videos', 'make_layout_fixture', 'split_videos',
+           'frame_indices', 'VideoReadError', 'read_frames', 'box_iou', 'pair_boxes', 'square_crop', 'FaceExtractor',
+           'build_tables', 'parse_shard', 'prepare_dataset', 'detector_devices', 'deepfake_prep']
 
 # %% ../nbs/01_data_prep.ipynb #65c39ab9
 import os, re, json, csv, copy, math, logging, time, contextlib, multiprocessing as mp
@@ -544,6 +544,27 @@ def _as_f32(o, shape):
     if o is None: return np.zeros((0,)+shape, np.float32)
     return np.asarray([np.asarray(x, np.float32) for x in o], np.float32).reshape((-1,)+shape)
 
+SPARSE_MIN_IOU = 0.5  # sparse detection: two detected frames whose faces pair up with at least this IoU have their boxes interpolated between them; otherwise a frame between them is detected
+
+def box_iou(a:np.ndarray, b:np.ndarray)->np.ndarray:
+    "IoU of every box in `a` (N x 4, x1 y1 x2 y2) with every box in `b` (M x 4): an N x M array."
+    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    lt, rb = np.maximum(a[:, None, :2], b[None, :, :2]), np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    area = lambda o: np.clip(o[:, 2:] - o[:, :2], 0, None).prod(-1)
+    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-12)
+
+def pair_boxes(a:np.ndarray, b:np.ndarray, min_iou:float=SPARSE_MIN_IOU):
+    "`(ia, ib)` index arrays pairing each box of `a` with one of `b`, greedily by highest IoU, every pair at least `min_iou`; None when the counts differ or a box finds no partner."
+    if len(a) != len(b): return None
+    iou, ia, ib = box_iou(a, b), [], []
+    for _ in range(len(a)):
+        i, j = np.unravel_index(np.argmax(iou), iou.shape)
+        if iou[i, j] < min_iou: return None
+        ia.append(i); ib.append(j); iou[i, :] = -1; iou[:, j] = -1
+    o = np.argsort(ia)
+    return np.array(ia, int)[o], np.array(ib, int)[o]
+
 def square_crop(img:np.ndarray, # full frame, HWC
                 box, # x1,y1,x2,y2 in `img` pixels
                 margin:float=0.33, # widen by this fraction of the box on each side
@@ -583,6 +604,7 @@ class FaceExtractor:
 
     def detect(self, frames:list)->list:
         "For each frame, `(boxes, probs, landmarks)` in full-resolution pixels, most confident first."
+        self.frames_detected = getattr(self, 'frames_detected', 0) + len(frames)  # a running count, for prediction's record
         return self.detect_videos([self.downscale(frames)], full=[frames])[0]
 
     def detect_videos(self, videos:list, # `(small frames, scale)` per video, from `downscale`
@@ -620,23 +642,29 @@ class FaceExtractor:
                     keep = keep[p[keep] >= self.min_prob][:self.max_faces]
                     res[v][i] = (b[keep]/sc, p[keep], l[keep]/sc)
 
-    def detect_sparse(self, frames:list, every:int=1)->list:
-        "`detect` on every `every`-th frame (the last included); the frames between get the boxes of the nearer detected frame, interpolated when both neighbours found the same number of faces. Where the two neighbours disagree on the number of faces (one found none, say), the frames between are detected too: a face the key frames missed is not lost."
+    def detect_sparse(self, frames:list, every:int=1, # frames of one video; detect on every `every`-th (the last included) to start
+                      min_iou:float=SPARSE_MIN_IOU, # two detected frames agree when their faces pair up one to one with at least this IoU
+                     )->list:
+        "`detect` on every `every`-th frame, then on the middle frame of any gap whose two ends disagree, until every gap's ends agree or no frame is left between them. Ends agree when both found the same number of faces (at least one) and the faces pair up by IoU; the frames between get the paired boxes interpolated. So a face that moved, appeared, vanished or changed places in the confidence order between two key frames is detected where it happened, and a face the key frames missed is not lost."
         if every <= 1 or len(frames) <= 2: return self.detect(frames)
-        at = sorted(set(range(0, len(frames), every)) | {len(frames)-1})
+        n = len(frames)
+        at = sorted(set(range(0, n, every)) | {n-1})
         got = dict(zip(at, self.detect([frames[i] for i in at])))
-        gaps = [i for a, b in zip(at, at[1:]) if len(got[a][1]) != len(got[b][1]) or not len(got[a][1]) for i in range(a+1, b)]
-        if gaps: got.update(zip(gaps, self.detect([frames[i] for i in gaps])))
-        at = sorted(got)
-        out = []
-        for i in range(len(frames)):
-            if i in got: out.append(got[i]); continue
-            a = max(j for j in at if j < i); b = min(j for j in at if j > i)
-            (ba, pa, la), (bb, pb, lb) = got[a], got[b]
-            if len(pa) and len(pa)==len(pb):
-                t = (i-a)/(b-a)
-                out.append(((1-t)*ba + t*bb, np.minimum(pa, pb), (1-t)*la + t*lb))
-            else: out.append(got[a] if i-a <= b-i else got[b])
+        gaps, pairs = [(a, b) for a, b in zip(at, at[1:]) if b-a > 1], {}
+        while gaps:  # one batched detector call per round of bisection
+            mids, nxt = [], []
+            for a, b in gaps:
+                m = pair_boxes(got[a][0], got[b][0], min_iou) if len(got[a][1]) else None
+                if m is not None: pairs[a, b] = m; continue
+                c = (a+b)//2; mids.append(c); nxt += [g for g in ((a, c), (c, b)) if g[1]-g[0] > 1]
+            if mids: got.update(zip(mids, self.detect([frames[i] for i in mids])))
+            gaps = nxt
+        out, a = [], 0
+        for i in range(n):
+            if i in got: out.append(got[i]); a = i; continue
+            b = min(j for j in got if j > i)
+            (ba, pa, la), (bb, pb, lb), (ia, ib), t = got[a], got[b], pairs[a, b], (i-a)/(b-a)
+            out.append(((1-t)*ba[ia] + t*bb[ib], np.minimum(pa[ia], pb[ib]), (1-t)*la[ia] + t*lb[ib]))
         return out
 
     def extract(self, frames:list, # frames of one video, HWC uint8

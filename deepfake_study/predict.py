@@ -58,7 +58,7 @@ def _check(agg, frames, detect_every):
 
 def _decode(path, frames:int)->tuple:
     "`(result so far, indices, frames)`: the video's sampled frames, or a result whose status says why there are none."
-    res = dict(path=str(path), p_fake=None, label=None, threshold=None, frames_read=0, faces_found=0, agg=None,
+    res = dict(path=str(path), p_fake=None, label=None, threshold=None, frames_read=0, frames_detected=0, faces_found=0, agg=None,
                frame_probs=[], status='ok', message='', seconds={})
     t0 = time.perf_counter()
     try: idxs, frs = read_frames(path, frames)
@@ -73,20 +73,21 @@ def _score(det, res:dict, idxs:list, frs:list, agg:str, detect_every:int)->dict:
     res.update(threshold=det.threshold, agg=agg)
     if res['status']!='ok': return res
     t1 = time.perf_counter()
+    n0 = getattr(det.fx, 'frames_detected', 0)
     try: faces = det.fx.extract(frs, detect_every=detect_every)
     except Exception as e: res.update(status='error', message=f"face detection failed: {type(e).__name__}: {e}", frames_read=len(idxs)); return res
     t2 = time.perf_counter()
-    res.update(frames_read=len(idxs), faces_found=len(faces))
+    res.update(frames_read=len(idxs), frames_detected=getattr(det.fx, 'frames_detected', 0)-n0, faces_found=len(faces))
     if not faces:
         res.update(status='no_face', message=f'no face found in {len(idxs)} frames'); return res
     p = predict_images(det.model, [f['crop'] for f in faces], det.size, det.mean, det.std, device=det.device)
     t3 = time.perf_counter()
     # one probability per frame: the most confident face's (faces come most confident first)
     per_frame = {}
-    for f,pi in zip(faces, p): per_frame.setdefault(idxs[f['pos']], float(pi))
-    fp = [per_frame[i] for i in sorted(per_frame)]
-    pf = AGGREGATIONS[agg](fp)
-    res.update(p_fake=pf, label=LABEL_NAMES[int(pf >= det.threshold)], frame_probs=[dict(frame=i, p_fake=per_frame[i]) for i in sorted(per_frame)])
+    for f,pi in zip(faces, p): per_frame.setdefault(idxs[f['pos']], dict(frame=idxs[f['pos']], p_fake=float(pi), box=f['box']))  # box: the face scored, x1 y1 x2 y2 in frame pixels
+    frame_probs = [per_frame[i] for i in sorted(per_frame)]
+    pf = AGGREGATIONS[agg]([f['p_fake'] for f in frame_probs])
+    res.update(p_fake=pf, label=LABEL_NAMES[int(pf >= det.threshold)], frame_probs=frame_probs)
     res['seconds'].update(detect=t2-t1, classify=t3-t2)
     return res
 
@@ -94,7 +95,7 @@ def predict_video(path, # a video file
                   model, # a `Detector` or a run folder
                   frames:int=32, # evenly spaced frames to read
                   agg:str='mean', # mean or confident
-                  detect_every:int=4, # detect faces on every n-th sampled frame and carry the boxes between (1: every frame, as data prep does)
+                  detect_every:int=4, # detect faces on every n-th sampled frame, and between two where the faces moved or changed; boxes are interpolated on the rest (1: every frame, as data prep does)
                  )->dict:
     "Fake probability of one video, with per-frame probabilities, faces found, the aggregation used and a status."
     det = model if isinstance(model, Detector) else load_detector(model)
@@ -136,14 +137,14 @@ def expand_inputs(items:list)->list:
     seen = set()
     return [p for p in out if not (p in seen or seen.add(p))]
 
-FIELDS = ['path','p_fake','label','frames_read','faces_found','status','message']
+FIELDS = ['path','p_fake','label','frames_read','frames_detected','faces_found','status','message']
 
 @call_parse
 def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs='+'),
                      model:Param("run folder of a trained detector", str, required=True)=None,
                      frames:int=32, # evenly spaced frames per video
                      agg:Param("frame aggregation", str, choices=list(AGGREGATIONS))='mean',
-                     detect_every:int=4, # detect faces on every n-th sampled frame, carrying boxes between (1: every frame)
+                     detect_every:int=4, # detect faces on every n-th sampled frame (and where faces moved between two), interpolating boxes on the rest (1: every frame)
                      device:Param("device", str, choices=['auto','cpu','cuda'])='auto',
                      format:Param("output format", str, choices=['jsonl','csv'])='jsonl',
                      out:str=None, # write here instead of standard output
