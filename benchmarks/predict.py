@@ -1,7 +1,7 @@
 """Seconds per video for `predict_video` (and the pipelined `predict_videos` that `deepfake_predict` uses) on CPU or GPU, split into decode, face detection and classification, for
 tf_efficientnet_lite0 and resnet18, against the goal of 3 s per 10-second 1080p video with 32 frames.
 
-    python benchmarks/predict.py [VIDEO_DIR] [--frames 32] [--size 224] [--device cpu]
+    python benchmarks/predict.py [VIDEO_DIR] [--frames 32] [--size 224] [--device cpu] [--arch tf_efficientnet_lite0 resnet18]
 
 Each model runs twice in the same run: detecting faces on every sampled frame (as data prep does) and on every 4th with
 boxes carried between (predict's default), so the speed-up is a ratio measured side by side.
@@ -30,6 +30,7 @@ def fake_run(arch, size, d):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(); ap.add_argument('videos', nargs='?'); ap.add_argument('--frames', type=int, default=32)
     ap.add_argument('--size', type=int, default=224); ap.add_argument('--device', default='cpu')
+    ap.add_argument('--arch', nargs='+', default=['tf_efficientnet_lite0', 'resnet18'], help='classifiers to time')
     ap.add_argument('--workers', type=int, help='decoding threads for the pipelined pass (default: 1 on a CPU, default_workers on a GPU)'); a = ap.parse_args()
     d = Path(a.videos) if a.videos else Path(__file__).resolve().parents[1].parent/'shared'/'data'/'samples'/'dfdc'/'videos'
     fns = sorted(d.rglob('*.mp4'))
@@ -37,7 +38,7 @@ if __name__ == '__main__':
     print(f"{len(fns)} videos from {d}, {a.frames} frames, classifier input {a.size}px, torch threads={torch.get_num_threads()}")
     tmp = Path(tempfile.mkdtemp())
     goal = 3.0 if a.device=='cpu' else 0.5
-    for arch in ('tf_efficientnet_lite0', 'resnet18'):
+    for arch in a.arch:
         det = load_detector(fake_run(arch, a.size, tmp/arch), a.device)
         predict_video(fns[0], det, frames=4)  # warm-up: model and MTCNN load
         res = {}
@@ -45,12 +46,14 @@ if __name__ == '__main__':
             rows = []
             for fn in fns:
                 t = time.perf_counter(); r = predict_video(fn, det, frames=a.frames, detect_every=every); tot = time.perf_counter()-t
-                rows.append(dict(total=tot, **r['seconds'], faces=r['faces_found'], detected=r['frames_detected'], p=r['p_fake'],
+                rows.append(dict(total=tot, **r['seconds'], faces=r['faces_found'], detected=r['frames_detected'], p=r['p_fake'], status=r['status'],
                                  boxes={f['frame']: f['box'] for f in r['frame_probs']}))
-            m = res[every] = {k: float(np.mean([r[k] for r in rows])) for k in ('total','decode','detect','classify','faces','detected')}
+            # a video without a face has no classify time (and one that does not decode, no detect time): stages average over the videos that reached them
+            m = res[every] = {k: float(np.mean([r[k] for r in rows if k in r])) for k in ('total','decode','detect','classify','faces','detected')}
+            bad = [f"{fn.name}: {r['status']}" for fn, r in zip(fns, rows) if r['status']!='ok']
             res[every].update(p=[r['p'] for r in rows], boxes=[r['boxes'] for r in rows])
             print(f"{arch:22s} detect_every={every}: {m['total']:.2f} s/video (decode {m['decode']:.2f}, detect {m['detect']:.2f}, classify {m['classify']:.2f}); "
-                  f"{m['total']/goal:.2f}x the {goal:g} s goal; faces/video {m['faces']:.1f}, frames detected/video {m['detected']:.1f}")
+                  f"{m['total']/goal:.2f}x the {goal:g} s goal; faces/video {m['faces']:.1f}, frames detected/video {m['detected']:.1f}" + (f"; not ok: {', '.join(bad)}" if bad else ''))
         dp = np.nanmax(np.abs(np.array(res[4]['p'], float) - np.array(res[1]['p'], float)))
         # where sparse detection put the scored face, against detection on that very frame
         iou = np.array([box_iou([a[k]], [b[k]])[0, 0] for a, b in zip(res[4]['boxes'], res[1]['boxes']) for k in a if k in b])
