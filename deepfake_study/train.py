@@ -122,12 +122,11 @@ def fit_distributed(learn, epochs:int, lr:float)->dict:
     train = next(d for d in made if d.dl is learn.dls.train)
     mine = dict(rank=tdist.get_rank(), items=sorted(train.drawn[0]) if getattr(train, 'drawn', None) else [])
     every = [None]*tdist.get_world_size(); tdist.all_gather_object(every, mine)
-    world, backend = tdist.get_world_size(), tdist.get_backend()
     tdist.barrier()  # every rank is done with the group; rank 0 goes on to evaluate alone
     sets = [set(e['items']) for e in sorted(every, key=lambda e: e['rank'])]
     n = len(learn.dls.train.items)
     # DistributedDL pads the order to a multiple of the world size by repeating its first items: at most world_size-1 repeats
-    return dict(world_size=world, backend=backend, train_items=n, items_per_rank=[len(s) for s in sets],
+    return dict(world_size=len(sets), backend=tdist.get_backend(), train_items=n, items_per_rank=[len(s) for s in sets],
                 shared_between_ranks=len(set.intersection(*sets)) if len(sets)>1 else 0, covered=len(set.union(*sets)),
                 pad=(-n) % len(sets))
 
