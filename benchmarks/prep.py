@@ -1,6 +1,6 @@
 """Face extraction, three ways on the same videos in the same run:
 - naive: seek and decode each sampled frame, MTCNN on one full-resolution frame at a time (the baseline);
-- per video: this project's extractor (frames decoded by grab/read, MTCNN batched over a video's frames downscaled to 960 px),
+- per video: this project's extractor (frames read by `read_frames`: PyAV decoding only the packets they depend on; MTCNN batched over a video's frames downscaled to 960 px),
   one video after another in one process (with its full-resolution retry of faceless frames, and without it: what prep
   did before `retry_full`);
 - prepare_dataset: the whole of `deepfake_prep` as a user runs it (CPU: processes over videos; GPU: decode, detect and

@@ -123,7 +123,7 @@ def get_device(device:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:1' or 'mps'
     return d
 
 # %% ../nbs/00_core.ipynb #e9980b93
-_PKGS = ['deepfake-study','torch','torchvision','fastai','timm','facenet-pytorch','opencv-python','scikit-learn','numpy','pandas']
+_PKGS = ['deepfake-study','torch','torchvision','fastai','timm','facenet-pytorch','opencv-python','av','scikit-learn','numpy','pandas']
 
 def env_info()->dict:
     "Library versions, Python, platform and the git commit of the working tree (if any)."
