@@ -17,9 +17,9 @@ def _decode(fr):
     g = fr.mean(2)
     return sum(1 << b for b in range(BITS) if g[8:-8, b*W//BITS+4:(b+1)*W//BITS-4].mean() > 127)
 
-def _write_av(fn, codec, opts):
+def _write_av(fn, codec, opts, mux=None):
     "H.264 or HEVC through PyAV's encoders: B frames (some not referenced by any other picture) and key frames every 12."
-    with av.open(str(fn), 'w') as c:
+    with av.open(str(fn), 'w', options=mux or {}) as c:
         s = c.add_stream(codec, rate=25); s.width, s.height, s.pix_fmt = W, H, 'yuv420p'; s.options = opts
         for i in range(N):
             for p in s.encode(av.VideoFrame.from_ndarray(_code(i), format='rgb24')): c.mux(p)
@@ -61,6 +61,18 @@ def test_readers_agree_pixel_for_pixel(tmp_path, kind):
     fn = tmp_path/'n.mp4'; _write_av(fn, 'libx264', {'x264-params': X264 + (':open-gop=1' if 'open' in kind else '')})
     a, b = read_frames(fn, 32, reader='av'), read_frames(fn, 32, reader='cv2', seek_gap=10_000)
     assert a[0] == b[0] and all(np.array_equal(x, y) for x, y in zip(a[1], b[1]))
+
+@pytest.mark.parametrize('keep', [0.5, 0.8])
+def test_a_truncated_file_gives_the_frames_before_the_cut(tmp_path, keep):
+    "An H.264 MP4 cut short (index first, so what remains still opens): both readers give the same frames, each the right one, a prefix of those wanted."
+    fn = tmp_path/'n.mp4'; _write_av(fn, 'libx264', {'x264-params': X264}, {'movflags': 'faststart'})
+    cut = tmp_path/'cut.mp4'; b = fn.read_bytes(); cut.write_bytes(b[:int(len(b)*keep)])
+    want = frame_indices(N, 32)
+    got = {r: read_frames(cut, 32, reader=r) for r in ('av', 'cv2', 'auto')}
+    for r, (idxs, frames) in got.items():
+        assert 0 < len(idxs) < len(want) and idxs == want[:len(idxs)], r
+        assert [_decode(f) for f in frames] == idxs, r
+    assert got['av'][0] == got['cv2'][0] == got['auto'][0]
 
 def test_bar_code_round_trip():
     assert [_decode(_code(i)) for i in (0, 1, 77, 149, 255)] == [0, 1, 77, 149, 255]
