@@ -541,8 +541,8 @@ def _read_frames_av(fn:Path, n:int, info:dict)->tuple:
         try:
             for p in c.demux(s):
                 if p.size == 0: continue
-                ts = p.pts if p.pts is not None else p.dts
-                if ts is None: raise _NotForAv(f"{fn}: a packet without timestamps")
+                ts = p.pts  # presentation order: decode order (dts) would misnumber frames behind B frames
+                if ts is None: raise _NotForAv(f"{fn}: a packet without a presentation timestamp")
                 ref, idr = _h264_nal(p, nal) if nal else (True, None)
                 pk.append((ts, p.is_keyframe, ref, idr))
         except av.error.FFmpegError: pass  # a damaged tail: the packets before it still count
