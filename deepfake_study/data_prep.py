@@ -538,17 +538,24 @@ def _read_frames_av(fn:Path, n:int, info:dict)->tuple:
         ex = bytes(cc.extradata or b'')
         nal = (ex[4] & 3) + 1 if cc.name == 'h264' and len(ex) > 4 and ex[0] == 1 else 0  # length-prefixed H.264 (avcC), else no packet is judged
         pk = []
+        # frames are numbered by their rank in presentation order, which is only sound when every packet is there: a damaged
+        # or truncated file (a packet that fails or is marked corrupt, fewer packets than the header's frame count) is OpenCV's
         try:
             for p in c.demux(s):
                 if p.size == 0: continue
                 ts = p.pts  # presentation order: decode order (dts) would misnumber frames behind B frames
                 if ts is None: raise _NotForAv(f"{fn}: a packet without a presentation timestamp")
+                if p.is_corrupt: raise _NotForAv(f"{fn}: a corrupt packet")
                 ref, idr = _h264_nal(p, nal) if nal else (True, None)
-                pk.append((ts, p.is_keyframe, ref, idr))
-        except av.error.FFmpegError: pass  # a damaged tail: the packets before it still count
-        total = s.frames or len(pk)
-        if total <= 0 or not pk: raise VideoReadError(f"{fn}: reports no frames")
-        shown = sorted(p[0] for p in pk)
+                pk.append((ts, p.is_keyframe, ref, idr, p.is_discard))  # discard: decoded as a reference, never shown (before an edit list's start)
+        except av.error.FFmpegError as e:
+            if not pk: raise VideoReadError(f"{fn}: no packet could be read ({e})") from None
+            raise _NotForAv(f"{fn}: damaged after {len(pk)} packets ({e})") from None
+        n_shown = sum(not p[4] for p in pk)
+        if not n_shown: raise VideoReadError(f"{fn}: reports no frames")
+        if s.frames and s.frames != n_shown: raise _NotForAv(f"{fn}: {n_shown} packets where the header counts {s.frames} frames")
+        total = n_shown
+        shown = sorted(p[0] for p in pk if not p[4])
         if len(set(shown)) < len(shown): raise _NotForAv(f"{fn}: two packets share a timestamp")
         want = frame_indices(total, n); info.update(total=total, wanted=len(want))
         rank = {ts: i for i,ts in enumerate(shown)}
