@@ -503,7 +503,7 @@ def frame_indices(n_total:int, # frames in the video
 class VideoReadError(RuntimeError):
     "A file that is not a readable video."
 
-class _NotForAv(Exception): "A file the PyAV reader leaves to OpenCV (no timestamps to number its frames by)."
+class _NotForAv(Exception): "A file the PyAV reader leaves to OpenCV: its frames cannot be numbered by presentation timestamp (missing, shared, or packets lost to damage)."
 
 def _h264_nal(pkt, nal_len:int)->tuple:
     "`(is_reference, is_idr)` of an H.264 packet in MP4 form (NAL units prefixed by their length): `(True, False)` when it shows no slice."
@@ -515,7 +515,7 @@ def _h264_nal(pkt, nal_len:int)->tuple:
     return True, False
 
 def _plan(pk:list, want:set)->list:
-    "Which packets (decode order, each `(pts, keyframe, reference, idr)`) must reach the decoder to output the frames whose pts are in `want`."
+    "Which packets (decode order, each `(pts, keyframe, reference, idr, ...)`; further fields are ignored) must reach the decoder to output the frames whose pts are in `want`."
     starts = [j for j,p in enumerate(pk) if p[1] and (j == 0 or p[3] is not False)] or [0]
     if starts[0] != 0: starts.insert(0, 0)
     ends = starts[1:] + [len(pk)]
@@ -554,12 +554,11 @@ def _read_frames_av(fn:Path, n:int, info:dict)->tuple:
         n_shown = sum(not p[4] for p in pk)
         if not n_shown: raise VideoReadError(f"{fn}: reports no frames")
         if s.frames and s.frames != n_shown: raise _NotForAv(f"{fn}: {n_shown} packets where the header counts {s.frames} frames")
-        total = n_shown
-        shown = sorted(p[0] for p in pk if not p[4])
+        shown = sorted(p[0] for p in pk if not p[4])  # n_shown timestamps: frame i is shown[i]
         if len(set(shown)) < len(shown): raise _NotForAv(f"{fn}: two packets share a timestamp")
-        want = frame_indices(total, n); info.update(total=total, wanted=len(want))
+        want = frame_indices(n_shown, n); info.update(total=n_shown, wanted=len(want))
         rank = {ts: i for i,ts in enumerate(shown)}
-        wts = {shown[i] for i in want if i < len(shown)}
+        wts = {shown[i] for i in want}
         keep = set(_plan(pk, wts))
     out = {}
     with av.open(str(fn)) as c:

@@ -53,7 +53,7 @@ class Detector:
         self._fx = self._net = None
     @property
     def net(self):
-        "The network as prediction runs it. On a CPU: traced and frozen (batch norm folded into the convolutions), used only if its probabilities agree with `model`'s within 1e-5 on a check batch; otherwise, and on a GPU, `model` itself."
+        "The network as prediction runs it. On a CPU: traced and frozen (batch norm folded into the convolutions), used only if its probabilities agree with `model`'s within 1e-5 on check batches of two sizes; otherwise, and on a GPU, `model` itself."
         if self._net is None:
             self._net = self.model
             if self.device.type == 'cpu': self._net = _frozen(self.model, self.size) or self.model
