@@ -9,7 +9,7 @@ boxes carried between (predict's default), so the speed-up is a ratio measured s
 VIDEO_DIR defaults to ../shared/data/samples/dfdc/videos (real 10 s DFDC clips, mostly 1080p). The models carry random
 weights: speed does not depend on what they learned. The baseline in the same run is the naive path (every frame detected
 at full resolution, one at a time) measured by benchmarks/prep.py."""
-import argparse, json, tempfile, time
+import argparse, json, os, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 from safetensors.torch import save_file
@@ -27,11 +27,11 @@ def fake_run(arch, size, d):
     save_json(dict(status='done', params=dict(size=size), model=info, prep=dict(size=256, margin=0.33, detect_max=960, min_prob=0.9, retry_full=True)), d/'config.json')
     return d
 
-if __name__ == '__main__':
+if __name__ == '__main__':  # worker processes import this file: everything runs under the guard
     ap = argparse.ArgumentParser(); ap.add_argument('videos', nargs='?'); ap.add_argument('--frames', type=int, default=32)
     ap.add_argument('--size', type=int, default=224); ap.add_argument('--device', default='cpu')
     ap.add_argument('--arch', nargs='+', default=['tf_efficientnet_lite0', 'resnet18'], help='classifiers to time')
-    ap.add_argument('--workers', type=int, help='decoding threads for the pipelined pass (default: 1 on a CPU, default_workers on a GPU)'); a = ap.parse_args()
+    ap.add_argument('--workers', type=int, help="predict_videos' workers: processes on a CPU, decoding threads on a GPU (default: one process per core, at most 4, on a CPU, to set against the in-process pass; default_workers on a GPU)"); a = ap.parse_args()
     d = Path(a.videos) if a.videos else Path(__file__).resolve().parents[1].parent/'shared'/'data'/'samples'/'dfdc'/'videos'
     fns = sorted(d.rglob('*.mp4'))
     if not fns: raise SystemExit(f"no videos in {d}")
@@ -60,8 +60,9 @@ if __name__ == '__main__':
         print(f"{arch:22s} sparse detection: {res[1]['total']/res[4]['total']:.2f}x faster, faces found {res[4]['faces']/max(res[1]['faces'],1e-9):.3f}x, "
               f"largest change of a video's p_fake {dp:.3f}; scored face's box vs detecting that frame: IoU mean {iou.mean():.3f}, "
               f"below 0.5 on {np.mean(iou < 0.5)*100:.1f}% of {len(iou)} frames")
-        # the command line's path: the next videos decode in threads while this one is detected and classified
-        w = a.workers if a.workers is not None else max(1, default_workers(det.device))
+        # on a CPU, worker processes score whole videos (deepfake_predict --workers N); on a GPU, the command line's default path: the next videos decode in threads
+        w = a.workers if a.workers is not None else min(4, os.cpu_count() or 1) if det.device.type=='cpu' else default_workers(det.device)
+        kind = ('process(es)' if w > 1 else 'in-process') if det.device.type=='cpu' else ('decoding thread(s)' if w else 'in-process')
         t = time.perf_counter(); n = sum(1 for _ in predict_videos(fns, det, frames=a.frames, workers=w)); tot = (time.perf_counter()-t)/n
-        print(f"{arch:22s} predict_videos, {w} decoding thread(s): {tot:.2f} s/video over {n} videos ({res[4]['total']/tot:.2f}x one at a time); "
+        print(f"{arch:22s} predict_videos, {w} {kind}: {tot:.2f} s/video over {n} videos, start-up included ({res[4]['total']/tot:.2f}x one at a time); "
               f"{tot/goal:.2f}x the {goal:g} s goal")

@@ -7,7 +7,7 @@ __all__ = ['load_model', 'FIELDS', 'Detector', 'load_detector', 'predict_video',
            'deepfake_predict']
 
 # %% ../nbs/01h_predict.ipynb #4fdc677d
-import sys, json, glob, csv, time, inspect, logging
+import os, sys, json, glob, csv, time, inspect, logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np, torch
@@ -79,10 +79,14 @@ def _check(agg, frames, detect_every):
     if frames < 1: raise ValueError(f"frames={frames}: at least one frame must be read")
     if detect_every < 1: raise ValueError(f"detect_every={detect_every}: at least 1")
 
+def _result(path)->dict:
+    "A video's result before anything is known of it."
+    return dict(path=str(path), p_fake=None, label=None, threshold=None, frames_read=0, frames_detected=0, faces_found=0, agg=None,
+                frame_probs=[], status='ok', message='', seconds={})
+
 def _decode(path, frames:int)->tuple:
     "`(result so far, indices, frames)`: the video's sampled frames, or a result whose status says why there are none."
-    res = dict(path=str(path), p_fake=None, label=None, threshold=None, frames_read=0, frames_detected=0, faces_found=0, agg=None,
-               frame_probs=[], status='ok', message='', seconds={})
+    res = _result(path)
     t0 = time.perf_counter()
     try: idxs, frs = read_frames(path, frames)
     except FileNotFoundError as e: res.update(status='missing', message=str(e)); return res, [], []
@@ -101,6 +105,7 @@ def _score(det, res:dict, idxs:list, frs:list, agg:str, detect_every:int)->dict:
     except Exception as e: res.update(status='error', message=f"face detection failed: {type(e).__name__}: {e}", frames_read=len(idxs)); return res
     t2 = time.perf_counter()
     res.update(frames_read=len(idxs), frames_detected=getattr(det.fx, 'frames_detected', 0)-n0, faces_found=len(faces))
+    res['seconds']['detect'] = t2-t1
     if not faces:
         res.update(status='no_face', message=f'no face found in {len(idxs)} frames'); return res
     p = predict_images(det.net, [f['crop'] for f in faces], det.size, det.mean, det.std, device=det.device)
@@ -111,7 +116,7 @@ def _score(det, res:dict, idxs:list, frs:list, agg:str, detect_every:int)->dict:
     frame_probs = [per_frame[i] for i in sorted(per_frame)]
     pf = AGGREGATIONS[agg]([f['p_fake'] for f in frame_probs])
     res.update(p_fake=pf, label=LABEL_NAMES[int(pf >= det.threshold)], frame_probs=frame_probs)
-    res['seconds'].update(detect=t2-t1, classify=t3-t2)
+    res['seconds']['classify'] = t3-t2
     return res
 
 def predict_video(path, # a video file
@@ -125,17 +130,73 @@ def predict_video(path, # a video file
     _check(agg, frames, detect_every)
     return _score(det, *_decode(path, frames), agg, detect_every)
 
+_WORKER = {}
+
+def _cores()->int:
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1
+
+def _init_worker(run:str, threads:int):
+    "A process of `predict_videos`' CPU pool: a detector of its own, loaded from the run folder, on `threads` torch threads."
+    from .data_prep import _die_with_parent
+    _die_with_parent()
+    torch.set_num_threads(threads)
+    _WORKER['det'] = load_detector(run, 'cpu')
+
+def _predict_one(path, frames, agg, detect_every): return _score(_WORKER['det'], *_decode(path, frames), agg, detect_every)
+
+def _pooled(det, paths:list, frames:int, agg:str, detect_every:int, workers:int):
+    "`predict_video` for each path, in order, in `workers` spawned processes. A video whose process dies (a crashing decoder) is retried alone in a fresh process and, if that dies too, gets status 'error'; the others go on."
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    from deepfake_study import predict as m  # the module's functions, which a spawned process can import (not a notebook's copies)
+    ctx = mp.get_context('spawn')
+    pool = lambda n: ProcessPoolExecutor(n, mp_context=ctx, initializer=m._init_worker, initargs=(str(det.run), max(1, _cores()//workers)))
+    job = lambda p: (p, frames, agg, detect_every)
+    ex, futs, nxt, done, dead = pool(workers), {}, 0, {}, 0
+    try:
+        for i in range(len(paths)):
+            if i not in done:
+                while nxt < len(paths) and nxt <= i+workers: futs[nxt] = ex.submit(m._predict_one, *job(paths[nxt])); nxt += 1
+                try: done[i] = futs.pop(i).result(); dead = 0  # `dead`: processes that died in a row, each on a video of its own
+                except BrokenProcessPool:
+                    ex.shutdown(wait=False, cancel_futures=True)
+                    lost = {i: None, **futs}; futs = {}
+                    for j, f in sorted(lost.items()):  # finished before the pool broke: kept; the rest, one at a time in a process of its own
+                        if f is not None and f.done() and f.exception() is None: done[j] = f.result(); continue
+                        with pool(1) as solo:
+                            try: done[j] = solo.submit(m._predict_one, *job(paths[j])).result(); dead = 0
+                            except BrokenProcessPool:
+                                dead += 1
+                                if dead >= 3: raise RuntimeError("predict_videos: worker processes die on every video; run with workers=0 to see why") from None
+                                done[j] = {**_result(paths[j]), 'threshold': det.threshold, 'agg': agg, 'status': 'error',
+                                           'message': 'the process scoring this video died (its decoder crashed?)'}
+                                logging.getLogger(__name__).warning("%s: the process scoring it died", paths[j])
+                    ex = pool(workers)
+            yield done.pop(i)
+    finally: ex.shutdown(wait=False, cancel_futures=True)
+
 def predict_videos(paths:list, # video files
                    model, # a `Detector` or a run folder
                    frames:int=32, agg:str='mean', detect_every:int=4, # as in `predict_video`
-                   workers:int=None, # videos decoded ahead in threads while the detector works (default: `default_workers` for the device: 0 on a CPU)
+                   workers:int=None, # CPU: processes, each scoring whole videos (default 0: in this process). GPU: videos decoded ahead in threads (default: `default_workers`)
                   ):
-    "`predict_video` for each path, in order, as a generator. With `workers`, decoding (OpenCV releases the GIL) overlaps face detection and classification; at most `workers`+1 decoded videos wait in memory."
+    """`predict_video` for each path, in order, as a generator. On a GPU, `workers` threads decode the next videos (OpenCV and PyAV
+    release the GIL) while the detector works on this one; at most `workers`+1 decoded videos wait in memory. On a CPU, `workers`
+    processes each load the detector from its run folder and score whole videos, the cores shared out between them; a video
+    whose process dies (a decoder that crashes on it) gets status 'error' and the others go on, where in one process the
+    crash would end the run. Starting a process costs seconds, and on a 2-core CPU two processes scored real clips no faster
+    than one (`benchmarks/predict.py --workers 2`), so the CPU default is 0."""
     det = model if isinstance(model, Detector) else load_detector(model)
     _check(agg, frames, detect_every)
     paths = list(paths)
-    workers = default_workers(det.device) if workers is None else workers
-    if workers < 1:
+    cpu = det.device.type == 'cpu'
+    if workers is None: workers = default_workers(det.device)
+    workers = min(workers, len(paths))
+    if cpu and workers > 1:
+        yield from _pooled(det, paths, frames, agg, detect_every, workers); return
+    if workers < 1 or cpu:
         for p in paths: yield _score(det, *_decode(p, frames), agg, detect_every)
         return
     with ThreadPoolExecutor(workers, thread_name_prefix='decode') as ex:
@@ -171,7 +232,7 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
                      device:Param("device", str, choices=['auto','cpu','cuda'])='auto',
                      format:Param("output format", str, choices=['jsonl','csv'])='jsonl',
                      out:str=None, # write here instead of standard output
-                     workers:int=None, # videos decoded ahead in threads (default: 0 on a CPU, up to 8 with a GPU)
+                     workers:int=None, # CPU: processes scoring videos, so a decoder crash costs one video (default 0: in-process); GPU: videos decoded ahead in threads (default: up to 8)
                     ):
     "Score videos with a trained detector: one line per video."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')

@@ -55,3 +55,24 @@ def test_confident_aggregation(demo, tiny_run):
     assert abs(a['p_fake'] - np.mean(fp)) < 1e-9 and abs(b['p_fake'] - confident_mean(fp)) < 1e-9
     r = _predict(v, '--model', tiny_run, '--frames', '8', '--agg', 'confident')
     assert abs(json.loads(r.stdout)['p_fake'] - b['p_fake']) < 1e-6
+
+class _Crash:
+    "A 'video' whose unpickling kills the process that receives it: a stand-in for a decoder that crashes its process."
+    def __reduce__(self):
+        import os
+        return (os._exit, (3,))
+    def __str__(self): return 'crash.mp4'
+
+def test_worker_processes_match_in_process_and_survive_a_crash(demo, tiny_run):
+    "On a CPU, `predict_videos` with worker processes gives the in-process results in input order; a video whose process dies gets status 'error' and the rest are still scored."
+    from deepfake_study.predict import load_detector, predict_videos
+    det = load_detector(tiny_run, 'cpu')
+    vids = [p for p, _ in _test_videos(demo, 4)]
+    ref = list(predict_videos(vids, det, frames=4, workers=0))
+    assert [r['status'] for r in ref] == ['ok']*4
+    got = list(predict_videos(vids[:1] + [_Crash()] + vids[1:], det, frames=4, workers=2))
+    crash = got.pop(1)
+    assert crash['status'] == 'error' and 'died' in crash['message'] and crash['path'] == 'crash.mp4' and crash['p_fake'] is None
+    assert [(r['path'], r['status'], r['faces_found'], [f['frame'] for f in r['frame_probs']]) for r in got] == \
+           [(r['path'], r['status'], r['faces_found'], [f['frame'] for f in r['frame_probs']]) for r in ref]
+    for a, b in zip(got, ref): assert abs(a['p_fake'] - b['p_fake']) < 1e-4, (a['p_fake'], b['p_fake'])  # one torch thread per process: sums in another order
