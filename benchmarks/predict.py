@@ -9,14 +9,13 @@ boxes carried between (predict's default), so the speed-up is a ratio measured s
 VIDEO_DIR defaults to ../shared/data/samples/dfdc/videos (real 10 s DFDC clips, mostly 1080p). The models carry random
 weights: speed does not depend on what they learned. The baseline in the same run is the naive path (every frame detected
 at full resolution, one at a time) measured by benchmarks/prep.py."""
-import argparse, json, os, tempfile, time
+import argparse, json, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 from safetensors.torch import save_file
 from deepfake_study.core import save_json, env_info
 from deepfake_study.models import create_model
-from deepfake_study.predict import load_detector, predict_video, predict_videos
-from deepfake_study.data import default_workers
+from deepfake_study.predict import load_detector, predict_video, predict_videos, predict_workers
 from deepfake_study.data_prep import box_iou
 
 def fake_run(arch, size, d):
@@ -31,7 +30,7 @@ if __name__ == '__main__':  # worker processes import this file: everything runs
     ap = argparse.ArgumentParser(); ap.add_argument('videos', nargs='?'); ap.add_argument('--frames', type=int, default=32)
     ap.add_argument('--size', type=int, default=224); ap.add_argument('--device', default='cpu')
     ap.add_argument('--arch', nargs='+', default=['tf_efficientnet_lite0', 'resnet18'], help='classifiers to time')
-    ap.add_argument('--workers', type=int, help="predict_videos' workers: processes on a CPU, decoding threads on a GPU (default: one process per core, at most 4, on a CPU, to set against the in-process pass; default_workers on a GPU)"); a = ap.parse_args()
+    ap.add_argument('--workers', type=int, help="predict_videos' workers: processes on a CPU, decoding threads on a GPU (default: predict_workers for a long list, as deepfake_predict: one process per core, at most 4, on a CPU; decoding threads on a GPU)"); a = ap.parse_args()
     d = Path(a.videos) if a.videos else Path(__file__).resolve().parents[1].parent/'shared'/'data'/'samples'/'dfdc'/'videos'
     fns = sorted(d.rglob('*.mp4'))
     if not fns: raise SystemExit(f"no videos in {d}")
@@ -60,8 +59,8 @@ if __name__ == '__main__':  # worker processes import this file: everything runs
         print(f"{arch:22s} sparse detection: {res[1]['total']/res[4]['total']:.2f}x faster, faces found {res[4]['faces']/max(res[1]['faces'],1e-9):.3f}x, "
               f"largest change of a video's p_fake {dp:.3f}; scored face's box vs detecting that frame: IoU mean {iou.mean():.3f}, "
               f"below 0.5 on {np.mean(iou < 0.5)*100:.1f}% of {len(iou)} frames")
-        # on a CPU, worker processes score whole videos (deepfake_predict --workers N); on a GPU, the command line's default path: the next videos decode in threads
-        w = a.workers if a.workers is not None else min(4, os.cpu_count() or 1) if det.device.type=='cpu' else default_workers(det.device)
+        # the command line's path for a batch: on a CPU, worker processes score whole videos; on a GPU, the next videos decode in threads
+        w = a.workers if a.workers is not None else predict_workers(det.device, max(len(fns), 10**6))  # the pool even for a few clips: its speed is what is measured
         kind = ('process(es)' if w > 1 else 'in-process') if det.device.type=='cpu' else ('decoding thread(s)' if w else 'in-process')
         t = time.perf_counter(); n = sum(1 for _ in predict_videos(fns, det, frames=a.frames, workers=w)); tot = (time.perf_counter()-t)/n
         print(f"{arch:22s} predict_videos, {w} {kind}: {tot:.2f} s/video over {n} videos, start-up included ({res[4]['total']/tot:.2f}x one at a time); "
