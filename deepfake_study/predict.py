@@ -186,7 +186,7 @@ def _pooled(det, paths:list, frames:int, agg:str, detect_every:int, workers:int)
 def predict_videos(paths:list, # video files
                    model, # a `Detector` or a run folder
                    frames:int=32, agg:str='mean', detect_every:int=4, # as in `predict_video`
-                   workers:int=None, # CPU: processes, each scoring whole videos (0: in this process). GPU: videos decoded ahead in threads. Default: `predict_workers`
+                   workers:int=None, # CPU: processes, each scoring whole videos (0 or 1: in this process). GPU: videos decoded ahead in threads. Default: `predict_workers`
                   ):
     """`predict_video` for each path, in order, as a generator. On a GPU, `workers` threads decode the next videos (OpenCV and PyAV
     release the GIL) while the detector works on this one; at most `workers`+1 decoded videos wait in memory. On a CPU, `workers`
