@@ -152,7 +152,7 @@ def _init_worker(run:str, threads:int):
 def _predict_one(path, frames, agg, detect_every): return _score(_WORKER['det'], *_decode(path, frames), agg, detect_every)
 
 def _pooled(det, paths:list, frames:int, agg:str, detect_every:int, workers:int):
-    "`predict_video` for each path, in order, in `workers` spawned processes. A video whose process dies (a crashing decoder) is retried alone in a fresh process and, if that dies too, gets status 'error'; the others go on."
+    "`predict_video` for each path, in order, in `workers` spawned processes. A video whose process dies (a crashing decoder) is retried alone in a fresh process and, if that dies too, gets status 'error'; the others go on. A process that cannot start at all raises `RuntimeError`."
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -160,22 +160,23 @@ def _pooled(det, paths:list, frames:int, agg:str, detect_every:int, workers:int)
     ctx = mp.get_context('spawn')
     pool = lambda n: ProcessPoolExecutor(n, mp_context=ctx, initializer=m._init_worker, initargs=(str(det.run), max(1, _cores()//workers)))
     job = lambda p: (p, frames, agg, detect_every)
-    ex, futs, nxt, done, dead = pool(workers), {}, 0, {}, 0
+    ex, futs, nxt, done = pool(workers), {}, 0, {}
     try:
         for i in range(len(paths)):
             if i not in done:
                 while nxt < len(paths) and nxt <= i+workers: futs[nxt] = ex.submit(m._predict_one, *job(paths[nxt])); nxt += 1
-                try: done[i] = futs.pop(i).result(); dead = 0  # `dead`: processes that died in a row, each on a video of its own
+                try: done[i] = futs.pop(i).result()
                 except BrokenProcessPool:
                     ex.shutdown(wait=False, cancel_futures=True)
                     lost = {i: None, **futs}; futs = {}
                     for j, f in sorted(lost.items()):  # finished before the pool broke: kept; the rest, one at a time in a process of its own
                         if f is not None and f.done() and f.exception() is None: done[j] = f.result(); continue
                         with pool(1) as solo:
-                            try: done[j] = solo.submit(m._predict_one, *job(paths[j])).result(); dead = 0
+                            # first the process itself: one that cannot start (its detector does not load) is no video's fault
+                            try: solo.submit(int).result()
+                            except BrokenProcessPool: raise RuntimeError("predict_videos: a worker process cannot start (does the run folder still load?); run with workers=0 to see why") from None
+                            try: done[j] = solo.submit(m._predict_one, *job(paths[j])).result()
                             except BrokenProcessPool:
-                                dead += 1
-                                if dead >= 3: raise RuntimeError("predict_videos: worker processes die on every video; run with workers=0 to see why") from None
                                 done[j] = {**_result(paths[j]), 'threshold': det.threshold, 'agg': agg, 'status': 'error',
                                            'message': 'the process scoring this video died (its decoder crashed?)'}
                                 logging.getLogger(__name__).warning("%s: the process scoring it died", paths[j])
@@ -255,10 +256,13 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
     if w: w.writeheader()
     from tqdm.auto import tqdm
     failed = 0
-    for r in tqdm(predict_videos(vids, det, frames, agg, detect_every, workers), total=len(vids), disable=len(vids)<2, file=sys.stderr, unit='video'):
-        failed += r['status']!='ok'
-        if w: w.writerow(r)
-        else: print(json.dumps({k:r[k] for k in FIELDS}), file=f)
-        f.flush()
+    try:
+        for r in tqdm(predict_videos(vids, det, frames, agg, detect_every, workers), total=len(vids), disable=len(vids)<2, file=sys.stderr, unit='video'):
+            failed += r['status']!='ok'
+            if w: w.writerow(r)
+            else: print(json.dumps({k:r[k] for k in FIELDS}), file=f)
+            f.flush()
+    except RuntimeError as e:  # worker processes that cannot start: the lines written so far stay
+        print(f"deepfake_predict: error: {e}", file=sys.stderr); sys.exit(2)
     if out: f.close()
     sys.exit(1 if failed else 0)

@@ -64,15 +64,24 @@ class _Crash:
     def __str__(self): return 'crash.mp4'
 
 def test_worker_processes_match_in_process_and_survive_a_crash(demo, tiny_run):
-    "On a CPU, `predict_videos` with worker processes gives the in-process results in input order; a video whose process dies gets status 'error' and the rest are still scored."
+    "On a CPU, `predict_videos` with worker processes gives the in-process results in input order; videos whose process dies (two in a row here) get status 'error' and the rest are still scored."
     from deepfake_study.predict import load_detector, predict_videos
     det = load_detector(tiny_run, 'cpu')
     vids = [p for p, _ in _test_videos(demo, 4)]
     ref = list(predict_videos(vids, det, frames=4, workers=0))
     assert [r['status'] for r in ref] == ['ok']*4
-    got = list(predict_videos(vids[:1] + [_Crash()] + vids[1:], det, frames=4, workers=2))
-    crash = got.pop(1)
-    assert crash['status'] == 'error' and 'died' in crash['message'] and crash['path'] == 'crash.mp4' and crash['p_fake'] is None
+    got = list(predict_videos(vids[:1] + [_Crash(), _Crash()] + vids[1:], det, frames=4, workers=2))
+    for crash in (got.pop(1), got.pop(1)):
+        assert crash['status'] == 'error' and 'died' in crash['message'] and crash['path'] == 'crash.mp4' and crash['p_fake'] is None
     assert [(r['path'], r['status'], r['faces_found'], [f['frame'] for f in r['frame_probs']]) for r in got] == \
            [(r['path'], r['status'], r['faces_found'], [f['frame'] for f in r['frame_probs']]) for r in ref]
     for a, b in zip(got, ref): assert abs(a['p_fake'] - b['p_fake']) < 1e-4, (a['p_fake'], b['p_fake'])  # one torch thread per process: sums in another order
+
+def test_worker_processes_that_cannot_start_raise(demo, tiny_run, tmp_path):
+    "Worker processes that cannot load the detector (its run folder lost its weights after this process loaded them) end the run with a clear error, not a status 'error' on every video."
+    from deepfake_study.predict import load_detector, predict_videos
+    run = tmp_path/'run'; shutil.copytree(tiny_run, run)
+    det = load_detector(run, 'cpu')
+    (run/'model.safetensors').unlink()
+    vids = [p for p, _ in _test_videos(demo, 2)]
+    with pytest.raises(RuntimeError, match='cannot start'): list(predict_videos(vids, det, frames=2, workers=2))
