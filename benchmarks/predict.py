@@ -15,7 +15,7 @@ import numpy as np, torch
 from safetensors.torch import save_file
 from deepfake_study.core import save_json, env_info
 from deepfake_study.models import create_model
-from deepfake_study.predict import load_detector, predict_video, predict_videos, predict_workers
+from deepfake_study.predict import load_detector, predict_video, predict_videos, predict_workers, POOL_MIN_VIDEOS
 from deepfake_study.data_prep import box_iou
 
 def fake_run(arch, size, d):
@@ -60,7 +60,7 @@ if __name__ == '__main__':  # worker processes import this file: everything runs
               f"largest change of a video's p_fake {dp:.3f}; scored face's box vs detecting that frame: IoU mean {iou.mean():.3f}, "
               f"below 0.5 on {np.mean(iou < 0.5)*100:.1f}% of {len(iou)} frames")
         # the command line's path for a batch: on a CPU, worker processes score whole videos; on a GPU, the next videos decode in threads
-        w = a.workers if a.workers is not None else predict_workers(det.device, max(len(fns), 10**6))  # the pool even for a few clips: its speed is what is measured
+        w = a.workers if a.workers is not None else predict_workers(det.device, POOL_MIN_VIDEOS)  # what a batch gets, even for a few clips: its speed is what is measured
         kind = ('process(es)' if w > 1 else 'in-process') if det.device.type=='cpu' else ('decoding thread(s)' if w else 'in-process')
         t = time.perf_counter(); n = sum(1 for _ in predict_videos(fns, det, frames=a.frames, workers=w)); tot = (time.perf_counter()-t)/n
         print(f"{arch:22s} predict_videos, {w} {kind}: {tot:.2f} s/video over {n} videos, start-up included ({res[4]['total']/tot:.2f}x one at a time); "

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'AUGS', 'DEFAULT_AUG', 'resolve_data', 'blackbox_splits', 'prep_settings', 'load_faces', 'RandomJPEG',
            'RandomBlur', 'get_augs', 'crop_cache', 'CropDataset', 'BatchAugment', 'get_dls', 'pick_loader',
-           'default_workers', 'class_weights']
+           'usable_cores', 'default_workers', 'class_weights']
 
 # %% ../nbs/01e_data.ipynb #91adcfcd
 import os, re, io, json, math, time, random, logging, hashlib, warnings
@@ -306,14 +306,18 @@ def pick_loader(loader:str='auto', device=None, fakes:str='dataset')->str:
     dev = torch.device(device) if device is not None else torch.device('cpu')
     return 'cache' if dev.type=='cuda' and check_fakes(fakes)=='dataset' else 'pil'
 
+def usable_cores()->int:
+    "CPU cores this process may run on (its affinity mask where the OS has one, else every core)."
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1
+
 def default_workers(device=None)->int:
     """Data-loader processes for training on `device`. On a GPU, decoding and augmenting must keep up with the model: up to 8
     processes, sharing the cores between the GPUs' training processes and leaving one core each for the training loop. On a CPU
     the model itself uses every core, and loader processes would only compete with it: 0."""
     dev = torch.device(device) if device is not None else torch.device('cpu')
     if dev.type!='cuda': return 0
-    try: cores = len(os.sched_getaffinity(0))
-    except AttributeError: cores = os.cpu_count() or 1
+    cores = usable_cores()
     world = int(os.environ.get('WORLD_SIZE', 1))  # under accelerate/torchrun, one training process per GPU
     return max(0, min(8, cores//max(world, 1) - 1))
 

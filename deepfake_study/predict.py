@@ -7,7 +7,7 @@ __all__ = ['load_model', 'POOL_MIN_VIDEOS', 'FIELDS', 'Detector', 'load_detector
            'predict_videos', 'expand_inputs', 'deepfake_predict']
 
 # %% ../nbs/01h_predict.ipynb #4fdc677d
-import os, sys, json, glob, csv, time, inspect, logging
+import sys, json, glob, csv, time, inspect, logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np, torch
@@ -15,7 +15,7 @@ from fastcore.script import call_parse, Param
 from .core import *
 from .data_prep import FaceExtractor, read_frames, VideoReadError, VIDEO_EXTS
 from .metrics import AGGREGATIONS
-from .data import default_workers
+from .data import default_workers, usable_cores
 from .runs import METRICS, WEIGHTS, load_run, predict_images
 
 # %% ../nbs/01h_predict.ipynb #0430ad62
@@ -136,11 +136,7 @@ _WORKER = {}
 def predict_workers(device, n_videos:int)->int:
     "`predict_videos`' default `workers` for `n_videos` videos on `device`. CPU: one process per core (at most 4) from `POOL_MIN_VIDEOS` videos on, else 0 (in-process). GPU: `default_workers` decoding threads."
     if torch.device(device).type != 'cpu': return default_workers(device)
-    return min(4, _cores()) if n_videos >= POOL_MIN_VIDEOS and _cores() > 1 else 0
-
-def _cores()->int:
-    try: return len(os.sched_getaffinity(0))
-    except AttributeError: return os.cpu_count() or 1
+    return min(4, usable_cores()) if n_videos >= POOL_MIN_VIDEOS and usable_cores() > 1 else 0
 
 def _init_worker(run:str, threads:int):
     "A process of `predict_videos`' CPU pool: a detector of its own, loaded from the run folder, on `threads` torch threads."
@@ -158,8 +154,18 @@ def _pooled(det, paths:list, frames:int, agg:str, detect_every:int, workers:int)
     from concurrent.futures.process import BrokenProcessPool
     from deepfake_study import predict as m  # the module's functions, which a spawned process can import (not a notebook's copies)
     ctx = mp.get_context('spawn')
-    pool = lambda n: ProcessPoolExecutor(n, mp_context=ctx, initializer=m._init_worker, initargs=(str(det.run), max(1, _cores()//workers)))
+    pool = lambda n: ProcessPoolExecutor(n, mp_context=ctx, initializer=m._init_worker, initargs=(str(det.run), max(1, usable_cores()//workers)))
     job = lambda p: (p, frames, agg, detect_every)
+    def alone(path):
+        "`path` scored in a fresh process of its own; status 'error' if that process dies on it."
+        with pool(1) as solo:
+            # first the process itself: one that cannot start (its detector does not load) is no video's fault
+            try: solo.submit(int).result()
+            except BrokenProcessPool: raise RuntimeError("predict_videos: a worker process cannot start (does the run folder still load?); run with workers=0 to see why") from None
+            try: return solo.submit(m._predict_one, *job(path)).result()
+            except BrokenProcessPool:
+                logging.getLogger(__name__).warning("%s: the process scoring it died", path)
+                return {**_result(path), 'threshold': det.threshold, 'agg': agg, 'status': 'error', 'message': 'the process scoring this video died (its decoder crashed?)'}
     ex, futs, nxt, done = pool(workers), {}, 0, {}
     try:
         for i in range(len(paths)):
@@ -170,16 +176,7 @@ def _pooled(det, paths:list, frames:int, agg:str, detect_every:int, workers:int)
                     ex.shutdown(wait=False, cancel_futures=True)
                     lost = {i: None, **futs}; futs = {}
                     for j, f in sorted(lost.items()):  # finished before the pool broke: kept; the rest, one at a time in a process of its own
-                        if f is not None and f.done() and f.exception() is None: done[j] = f.result(); continue
-                        with pool(1) as solo:
-                            # first the process itself: one that cannot start (its detector does not load) is no video's fault
-                            try: solo.submit(int).result()
-                            except BrokenProcessPool: raise RuntimeError("predict_videos: a worker process cannot start (does the run folder still load?); run with workers=0 to see why") from None
-                            try: done[j] = solo.submit(m._predict_one, *job(paths[j])).result()
-                            except BrokenProcessPool:
-                                done[j] = {**_result(paths[j]), 'threshold': det.threshold, 'agg': agg, 'status': 'error',
-                                           'message': 'the process scoring this video died (its decoder crashed?)'}
-                                logging.getLogger(__name__).warning("%s: the process scoring it died", paths[j])
+                        done[j] = f.result() if f is not None and f.done() and f.exception() is None else alone(paths[j])
                     ex = pool(workers)
             yield done.pop(i)
     finally: ex.shutdown(wait=False, cancel_futures=True)
