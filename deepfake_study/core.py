@@ -6,7 +6,8 @@
 __all__ = ['REAL', 'FAKE', 'LABEL_NAMES', 'PREP_KEYS', 'DETECTOR_KEYS', 'PREP_BEFORE', 'CROP_ENCODINGS', 'MODES', 'FAKES',
            'FAKES_ALIASES', 'DEMO', 'DEMO_BLACKBOX', 'DEMO_ALIASES', 'parse_label', 'study_dir', 'UnsafePathError',
            'safe_join', 'atomic_write', 'atomic_save', 'save_json', 'seed_everything', 'get_device', 'env_info',
-           'git_commit', 'check_fakes', 'check_mode', 'is_demo', 'demo_blackbox', 'run_name']
+           'git_commit', 'usable_cores', 'default_workers', 'check_fakes', 'check_mode', 'is_demo', 'demo_blackbox',
+           'run_name']
 
 # %% ../nbs/00_core.ipynb #341fb646
 import os, random, json, subprocess, tempfile, contextlib, importlib.metadata, platform, warnings
@@ -143,6 +144,27 @@ def git_commit(path=None)->str|None:
         dirty = subprocess.run(['git','status','--porcelain','--untracked-files=no'], cwd=path, capture_output=True, text=True, timeout=10).stdout.strip()
         return sha.stdout.strip() + ('+dirty' if dirty else '')
     except (OSError, subprocess.SubprocessError): return None
+
+# %% ../nbs/00_core.ipynb #06d63b2b
+def usable_cores()->int:
+    "CPU cores this process may run on (its affinity mask where the OS has one, else every core)."
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1
+
+def default_workers(device=None)->int:
+    "Data-loader processes for training on `device`: 0 on a CPU, else up to 8, sharing the cores between the GPUs' processes."
+    # on a CPU the model uses every core and loader processes would only compete with it; on a GPU decoding must keep up,
+    # leaving one core per training process (one per GPU under accelerate/torchrun) for its loop
+    if str(getattr(device, 'type', device) or 'cpu').split(':')[0] != 'cuda': return 0
+    world = int(os.environ.get('WORLD_SIZE', 1))
+    return max(0, min(8, usable_cores()//max(world, 1) - 1))
+
+def _die_with_parent():
+    "Linux: this process gets SIGTERM when its parent dies, so no worker outlives a killed job."
+    try:
+        import ctypes, signal
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): pass
 
 # %% ../nbs/00_core.ipynb #2f47f3fb
 PREP_KEYS = ('frames','size','margin','max_faces','detect_max','min_prob','retry_full','encoding','quality')  # the face-prep settings two prepared folders must share to be comparable

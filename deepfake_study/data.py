@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'AUGS', 'DEFAULT_AUG', 'resolve_data', 'blackbox_splits', 'prep_settings', 'load_faces', 'RandomJPEG',
            'RandomBlur', 'get_augs', 'crop_cache', 'CropDataset', 'BatchAugment', 'get_dls', 'pick_loader',
-           'usable_cores', 'default_workers', 'class_weights']
+           'class_weights']
 
 # %% ../nbs/01e_data.ipynb #91adcfcd
 import os, re, io, json, math, time, random, logging, hashlib, warnings
@@ -15,6 +15,7 @@ from PIL import Image, ImageFilter
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, ResizeMethod, Flip, Brightness,
                                Contrast, Saturation, Normalize, RandTransform, PILImage)
 from .core import *
+from .models import face_pixels
 from .data_prep import prepare_dataset
 from .sbi import sbi_table, SBIReader
 
@@ -115,9 +116,7 @@ def get_augs(aug:str=DEFAULT_AUG, # comma-separated subset of flip, color, jpeg,
     return item, batch
 
 # %% ../nbs/01e_data.ipynb #6a2793a9
-def _load_img(fn, size):
-    "A crop file as an RGB uint8 array of `size`×`size` (bilinear), as evaluation and the crop cache read it."
-    return np.asarray(Image.open(fn).convert('RGB').resize((size,size), Image.BILINEAR))
+_load_img = face_pixels  # a crop as evaluation, prediction and the crop cache read it (chapter 01c)
 
 def crop_cache(prepared, # prepared-faces folder
                size:int, # side of the cached crops
@@ -305,21 +304,6 @@ def pick_loader(loader:str='auto', device=None, fakes:str='dataset')->str:
     if loader!='auto': return loader
     dev = torch.device(device) if device is not None else torch.device('cpu')
     return 'cache' if dev.type=='cuda' and check_fakes(fakes)=='dataset' else 'pil'
-
-def usable_cores()->int:
-    "CPU cores this process may run on (its affinity mask where the OS has one, else every core)."
-    try: return len(os.sched_getaffinity(0))
-    except AttributeError: return os.cpu_count() or 1
-
-def default_workers(device=None)->int:
-    """Data-loader processes for training on `device`. On a GPU, decoding and augmenting must keep up with the model: up to 8
-    processes, sharing the cores between the GPUs' training processes and leaving one core each for the training loop. On a CPU
-    the model itself uses every core, and loader processes would only compete with it: 0."""
-    dev = torch.device(device) if device is not None else torch.device('cpu')
-    if dev.type!='cuda': return 0
-    cores = usable_cores()
-    world = int(os.environ.get('WORLD_SIZE', 1))  # under accelerate/torchrun, one training process per GPU
-    return max(0, min(8, cores//max(world, 1) - 1))
 
 def _cached_dls(faces, size, bs, mean, std, aug, workers, device, seed, prepared=None):
     "DataLoaders over a crop cache: uint8 crops to the device, then `BatchAugment` there."

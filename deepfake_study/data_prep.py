@@ -19,6 +19,7 @@ import cv2
 from fastcore.script import call_parse, Param
 from fastprogress.fastprogress import progress_bar
 from .core import *
+from .core import _die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -852,13 +853,6 @@ def _process_video(row:dict, src, out, settings:dict, fx=None)->dict:
     return rec
 
 def _raise(e): raise e
-
-def _die_with_parent():
-    "Linux: this process gets SIGTERM when its parent dies, so no worker outlives a killed prep."
-    try:
-        import ctypes, signal
-        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError): pass
 
 def _init_worker(settings):
     _die_with_parent()

@@ -14,7 +14,7 @@ from .core import *
 from .metrics import evaluate, binary_metrics, video_scores, best_threshold, paired_difference, rates_at
 from .data import load_faces, resolve_data, prep_settings
 from .runs import CONFIG, METRICS, PREDICTIONS, MATRIX, SBI_VS_REAL, GENERALIZATION, breakdown_file, load_run, predict_images, split_metrics
-from .data import _load_img
+from .models import face_pixels
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def plot_grad_cams(run, preds:pd.DataFrame, n:int=3, fn=None):
     pick = pd.concat([p[p.right].head(n), p[~p.right].head(n)])
     fig, axs = plt.subplots(1, max(len(pick),1), figsize=(2*max(len(pick),1), 2.3), squeeze=False)
     for ax, r in zip(axs[0], pick.itertuples()):
-        img = _load_img(r.fn, size)
+        img = face_pixels(r.fn, size)
         ax.imshow(img); ax.imshow(grad_cam(model, img, size, cfg['model']['mean'], cfg['model']['std']), cmap='jet', alpha=0.4)
         ax.set_title(f"{'right' if r.right else 'WRONG'}: {LABEL_NAMES[r.label]}\np_fake={r.p_fake:.2f}", fontsize=7); ax.axis('off')
     if fn: atomic_save(fn, lambda t: fig.savefig(t, dpi=110, bbox_inches='tight'))

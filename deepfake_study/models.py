@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['ARCH_ALIASES', 'PACKAGED_WEIGHTS', 'resolve_arch', 'WeightsUnavailable', 'load_state_dict', 'pretrained_weights',
-           'norm_stats', 'create_model', 'head_params']
+           'norm_stats', 'create_model', 'head_params', 'face_pixels']
 
 # %% ../nbs/01c_models.ipynb #538468c5
 import os, difflib, socket
 from pathlib import Path
-import torch, timm
+import numpy as np, torch, timm
+from PIL import Image
 from .core import *
 
 # %% ../nbs/01c_models.ipynb #ff8ad973
@@ -118,3 +119,11 @@ def create_model(arch:str, # timm name or alias
 def head_params(model)->set:
     "Ids of the parameters of the model's classifier head."
     return {id(p) for p in model.get_classifier().parameters()}
+
+# %% ../nbs/01c_models.ipynb #20b80038
+def face_pixels(img, # a crop's file name, or an HWC uint8 RGB array
+                size:int, # side the network reads
+               )->np.ndarray:
+    "A face crop as the network reads it: RGB uint8, `size`×`size`, bilinear."
+    im = Image.open(img).convert('RGB') if isinstance(img, (str, Path)) else Image.fromarray(np.asarray(img, dtype=np.uint8))
+    return np.asarray(im.resize((size, size), Image.BILINEAR))

@@ -16,7 +16,7 @@ from PIL import Image
 from .core import *
 from .metrics import video_scores
 from .models import create_model, load_state_dict
-from .data import _load_img
+from .models import face_pixels
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,7 @@ def batched_forward(model, # a network (put in eval mode here)
     m, s = torch.tensor(mean, device=device).view(1,3,1,1), torch.tensor(std, device=device).view(1,3,1,1)
     out = []
     for i in range(0, len(imgs), bs):
-        chunk = [(_load_img(o, size) if isinstance(o, (str, Path)) else np.asarray(Image.fromarray(o).resize((size,size), Image.BILINEAR)))
-                 for o in imgs[i:i+bs]]
+        chunk = [face_pixels(o, size) for o in imgs[i:i+bs]]
         x = torch.from_numpy(np.stack(chunk)).to(device).permute(0,3,1,2).float().div_(255)
         out.append(forward(model, (x-m)/s).float().cpu())
     return torch.cat(out) if out else torch.zeros(0)
