@@ -70,6 +70,8 @@ class Detector:
         self.device = get_device(device)
         self.model, self.cfg = load_run(run, device=self.device)
         self.run = Path(run)
+        bad = [k for k, v in self.model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if bad: raise ValueError(f"{run}: refused: {len(bad)} weight tensors hold NaN or inf (first: {bad[0]}); the run's training diverged or its file is damaged")
         m = self.cfg['model']
         self.size, self.mean, self.std = self.cfg['params']['size'], m['mean'], m['std']
         prep = self.cfg.get('prep') or {}
@@ -114,19 +116,23 @@ def _result(path)->dict:
 
 def _decode(path, frames:int)->tuple:
     "`(result so far, indices, frames)`: the video's sampled frames, or a result whose status says why there are none."
-    res = _result(path)
+    res, info = _result(path), {}
     t0 = time.perf_counter()
-    try: idxs, frs = read_frames(path, frames)
+    if Path(str(path)).is_dir(): res.update(status='unreadable', message='a folder holding no video files'); return res, [], []
+    try: idxs, frs = read_frames(path, frames, info=info)
     except FileNotFoundError as e: res.update(status='missing', message=str(e)); return res, [], []
     except VideoReadError as e: res.update(status='unreadable', message=str(e)); return res, [], []
     except Exception as e: res.update(status='error', message=f"{type(e).__name__}: {e}"); return res, [], []
     res['seconds']['decode'] = time.perf_counter()-t0
+    wanted = info.get('wanted', frames)
+    if len(idxs) < wanted/2:  # as prep marks it: a score from a few frames is not the video's score
+        res.update(status='partial', message=f"only {len(idxs)} of the {wanted} frames asked for could be read (the file claims {info.get('total')})")
     return res, idxs, frs
 
 def _score(det, res:dict, idxs:list, frs:list, agg:str, detect_every:int, crops:bool=False)->dict:
     "Detect, crop, classify and aggregate the frames `_decode` read."
     res.update(threshold=det.threshold, agg=agg)
-    if res['status']!='ok': return res
+    if res['status'] not in ('ok', 'partial'): return res
     t1 = time.perf_counter()
     n0 = getattr(det.fx, 'frames_detected', 0)
     try: faces = det.fx.extract(frs, detect_every=detect_every)
@@ -138,6 +144,8 @@ def _score(det, res:dict, idxs:list, frs:list, agg:str, detect_every:int, crops:
         res.update(status='no_face', message=f'no face found in {len(idxs)} frames'); return res
     p = predict_images(det.net, [f['crop'] for f in faces], det.size, det.mean, det.std, device=det.device)
     t3 = time.perf_counter()
+    if not np.isfinite(p).all():  # never a NaN score, nor a label from comparing one with the threshold
+        res.update(status='error', message=f"the model's output is not finite (NaN or inf) for {int((~np.isfinite(p)).sum())} of {len(p)} faces"); return res
     # one probability per frame: the most confident face's (faces come most confident first)
     per_frame = {}
     for f,pi in zip(faces, p): per_frame.setdefault(idxs[f['pos']], dict(frame=idxs[f['pos']], p_fake=float(pi), box=f['box'], crop=f['crop']))  # box: the face scored, x1 y1 x2 y2 in frame pixels
@@ -248,13 +256,13 @@ def expand_inputs(items:list)->list:
     out = []
     for it in items:
         p = Path(it)
-        if p.is_dir(): out += sorted(q for q in p.rglob('*') if q.suffix.lower() in VIDEO_EXTS and q.is_file())
+        if p.is_dir(): out += sorted(q for q in p.rglob('*') if q.suffix.lower() in VIDEO_EXTS and q.is_file()) or [p]  # no video in it: a line of its own
         elif any(ch in str(it) for ch in '*?['):
             hits = sorted(Path(q) for q in glob.glob(str(it), recursive=True))
             out += hits or [p]  # a pattern that matches nothing gets a line of its own (status missing), never silence
         else: out.append(p)
-    seen = set()
-    return [p for p in out if not (p in seen or seen.add(p))]
+    seen = set()  # one file named by two paths (relative and absolute, a link) is scored once
+    return [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]
 
 FIELDS = ['path','p_fake','label','frames_read','frames_detected','faces_found','status','message']
 
@@ -271,6 +279,10 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
                     ):
     "Score videos with a trained detector: one line per video."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
+    def fail(msg): print(f"deepfake_predict: error: {msg}", file=sys.stderr); sys.exit(2)
+    if not out and sys.stdout is None: fail("standard output is closed; name a file with --out")
+    if out and Path(out).is_dir(): fail(f"--out {out} is a folder; name a file")
+    if out and not Path(out).parent.is_dir(): fail(f"--out {out}: its folder {Path(out).parent} does not exist")
     try: det = load_detector(model, device)
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"deepfake_predict: error: {e}", file=sys.stderr); sys.exit(2)
@@ -278,18 +290,22 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
     if detect_every < 1: print(f"deepfake_predict: error: --detect_every {detect_every}: at least 1", file=sys.stderr); sys.exit(2)
     vids = expand_inputs(inputs)
     if not vids: print("deepfake_predict: error: no videos found in the inputs", file=sys.stderr); sys.exit(2)
-    f = open(out, 'w', newline='') if out else sys.stdout
+    try: f = open(out, 'w', newline='') if out else sys.stdout
+    except OSError as e: fail(f"--out {out}: {e.strerror or e}")
     w = csv.DictWriter(f, FIELDS, extrasaction='ignore') if format=='csv' else None
-    if w: w.writeheader()
     from tqdm.auto import tqdm
     failed = 0
     try:
+        if w: w.writeheader()
         for r in tqdm(predict_videos(vids, det, frames, agg, detect_every, workers), total=len(vids), disable=len(vids)<2, file=sys.stderr, unit='video'):
             failed += r['status']!='ok'
             if w: w.writerow(r)
-            else: print(json.dumps({k:r[k] for k in FIELDS}), file=f)
+            else: print(json.dumps({k:r[k] for k in FIELDS}, allow_nan=False), file=f)
             f.flush()
-    except RuntimeError as e:  # worker processes that cannot start: the lines written so far stay
-        print(f"deepfake_predict: error: {e}", file=sys.stderr); sys.exit(2)
-    if out: f.close()
+        if out: f.close()
+    except BrokenPipeError:  # the reader went away (`| head`): end quietly, as other command-line tools do
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); sys.exit(0)
+    except RuntimeError as e: fail(e)  # worker processes that cannot start: the lines written so far stay
+    except (OSError, ValueError) as e: fail(f"cannot write the results ({getattr(e, 'strerror', None) or e}); the lines written so far stay")
     sys.exit(1 if failed else 0)

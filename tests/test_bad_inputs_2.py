@@ -1,0 +1,100 @@
+"""The second bad-input matrix (#29): real-world videos and long studies, as a careless or hostile user would bring them.
+Each case builds its own inputs; wrong answers reported as success come first."""
+import json, os, shutil, struct, subprocess, sys, time
+from pathlib import Path
+import numpy as np, pandas as pd, cv2, pytest
+BIN = Path(sys.executable).parent
+
+def _predict(*args, **kw):
+    return subprocess.run([str(BIN/'deepfake_predict'), *map(str, args)], capture_output=True, text=True, **kw)
+
+def _face_frames(demo, n=60):
+    "`n` RGB frames of a demo clip with a face (its frames repeated)."
+    from deepfake_study.data_prep import read_frames
+    clip = sorted((demo['raw']/'dfdc'/'dfdc_train_part_0').glob('*.mp4'))[0]
+    _, frs = read_frames(clip, 64)
+    return clip, [frs[i % len(frs)] for i in range(n)]
+
+def _avi(fn, frames, claim=None):
+    "An MJPG AVI of `frames`; with `claim`, its headers say it holds `claim` frames."
+    h, w = frames[0].shape[:2]
+    vw = cv2.VideoWriter(str(fn), cv2.VideoWriter_fourcc(*'MJPG'), 10, (w, h))
+    for f in frames: vw.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    vw.release()
+    if claim:
+        b = bytearray(Path(fn).read_bytes())
+        i = b.index(b'avih'); struct.pack_into('<I', b, i+8+16, claim)  # dwTotalFrames
+        i = b.index(b'strh'); struct.pack_into('<I', b, i+8+32, claim)  # the stream's dwLength
+        Path(fn).write_bytes(bytes(b))
+    return Path(fn)
+
+# --- 2. a header that claims more frames than the file holds
+def test_lying_header_is_never_a_quiet_ok(demo, tiny_run, tmp_path):
+    "An AVI whose header claims 600 frames and holds 60: every frame read is a real one, and a score from under half the frames asked for is 'partial', never a quiet 'ok'."
+    from deepfake_study.data_prep import read_frames
+    _, frs = _face_frames(demo)
+    honest, liar = _avi(tmp_path/'honest.avi', frs), _avi(tmp_path/'liar.avi', frs, claim=600)
+    r = _predict(honest, liar, '--model', tiny_run, '--frames', '8')
+    by = {Path(l['path']).name: l for l in map(json.loads, r.stdout.splitlines())}
+    assert by['honest.avi']['status'] == 'ok' and by['honest.avi']['frames_read'] == 8
+    lie = by['liar.avi']
+    assert lie['status'] in ('ok', 'partial'), lie
+    if lie['frames_read'] < 4: assert lie['status'] == 'partial' and r.returncode == 1 and 'claims' in lie['message'], lie
+    else: assert lie['status'] == 'ok'
+    idxs, got = read_frames(liar, 8)
+    assert all(i < 60 for i in idxs) and len(idxs) == len(got)
+
+# --- 6. NaN weights
+def test_nan_weights_are_refused_not_scored(demo, tiny_run, tmp_path):
+    "A run whose weights hold NaN is refused (rc 2, one line), never a NaN p_fake labelled 'real' with status ok."
+    from safetensors.torch import load_file, save_file
+    bad = tmp_path/'nan_run'; shutil.copytree(tiny_run, bad)
+    sd = load_file(str(bad/'model.safetensors')); k = next(k for k, v in sd.items() if v.is_floating_point() and v.ndim == 4)
+    sd[k][0] = float('nan'); save_file(sd, str(bad/'model.safetensors'))
+    vid = sorted((demo['raw']/'dfdc').rglob('*.mp4'))[0]
+    r = _predict(vid, '--model', bad, '--frames', '4')
+    assert r.returncode == 2 and 'NaN' in r.stderr and 'Traceback' not in r.stderr and not r.stdout, (r.returncode, r.stderr[-500:])
+
+def test_non_finite_outputs_are_an_error_status(demo, tiny_run):
+    "A network whose outputs are not finite gives that video status 'error' and no p_fake or label; the JSON stays standard."
+    import torch
+    from deepfake_study.predict import load_detector, predict_video
+    det = load_detector(tiny_run, 'cpu')
+    class NaNNet(torch.nn.Module):
+        def forward(self, x): return torch.full((len(x), 2), float('nan'))
+    det._net = NaNNet()
+    vid = sorted((demo['raw']/'dfdc').rglob('*.mp4'))[0]
+    res = predict_video(vid, det, frames=4)
+    assert res['status'] == 'error' and res['p_fake'] is None and res['label'] is None and 'not finite' in res['message']
+    json.dumps({k: res[k] for k in ('p_fake', 'label', 'status')}, allow_nan=False)
+
+# --- 16. output errors
+def test_predict_output_errors(demo, tiny_run, tmp_path):
+    "--out in a missing folder, --out a folder and a full device: rc 2 and one line; a reader that goes away (| head) ends quietly."
+    vid = sorted((demo['raw']/'dfdc').rglob('*.mp4'))[0]
+    for out in (tmp_path/'nope'/'p.jsonl', tmp_path):
+        r = _predict(vid, '--model', tiny_run, '--out', out)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and 'Traceback' not in r.stderr, r.stderr
+    if Path('/dev/full').exists():
+        r = _predict(vid, '--model', tiny_run, '--frames', '2', '--out', '/dev/full')
+        assert r.returncode == 2 and 'Traceback' not in r.stderr and 'cannot write' in r.stderr, r.stderr[-500:]
+    vids = sorted((demo['raw']/'dfdc').rglob('*.mp4'))[:3]
+    p = subprocess.Popen([str(BIN/'deepfake_predict'), *map(str, vids), '--model', str(tiny_run), '--frames', '2'], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # the reader is gone before the first line
+    err = p.stderr.read().decode(); p.wait(timeout=300)
+    assert p.returncode == 0 and 'Traceback' not in err and 'BrokenPipe' not in err, (p.returncode, err[-800:])
+    r = subprocess.run(f"'{BIN/'deepfake_predict'}' '{vid}' --model '{tiny_run}' --frames 2 >&-", shell=True, capture_output=True, text=True)
+    assert r.returncode == 2 and 'standard output is closed' in r.stderr, r.stderr[-500:]
+
+# --- 19. a folder named like a video; one file named twice
+def test_empty_folder_named_mp4_and_repeated_file(demo, tiny_run, tmp_path, monkeypatch):
+    "An empty folder named x.mp4 gets a line with a status; one file named by a relative and an absolute path is scored once."
+    (tmp_path/'x.mp4').mkdir()
+    vid = sorted((demo['raw']/'dfdc').rglob('*.mp4'))[0]
+    shutil.copy(vid, tmp_path/'v.mp4')
+    r = _predict(tmp_path/'x.mp4', 'v.mp4', tmp_path/'v.mp4', '--model', tiny_run, '--frames', '2', cwd=tmp_path)
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    assert len(lines) == 2, lines
+    by = {Path(l['path']).name: l for l in lines}
+    assert by['x.mp4']['status'] == 'unreadable' and 'folder' in by['x.mp4']['message']
+    assert by['v.mp4']['status'] == 'ok' and r.returncode == 1
