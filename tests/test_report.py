@@ -74,6 +74,19 @@ def test_report_runs_resumes_and_survives_a_corrupt_run(demo, tmp_path):
     assert st['baseline-resnet18-adam-lr0.001'] == 'failed' and st['baseline-resnet18-adam-lr0.001-sbi'] == 'done'
     subprocess.run([str(BIN/'papermill'), str(ROOT/'nbs'/'07_report.ipynb'), str(tmp_path/'r.ipynb'), '-p', 'runs', str(out/'runs')], check=True, capture_output=True, cwd=ROOT/'nbs')
     assert 'JSONDecodeError' in (tmp_path/'r.ipynb').read_text()
+    # #29 cases 5 and 8: a config that changes is not answered from the old runs, and a study in which a run failed exits non-zero
+    cfg.write_text(CONFIG.split('grid:')[0].replace('size: 48', 'size: 40') + '''grid:
+  - {arch: resnet18, mode: baseline, opt: [adam], lr: [0.001], fakes: [sbi]}
+  - {arch: resnet18, mode: baseline, opt: [sgd], lr: [0.1], bs: 100000}
+''')
+    (out/'index.html').unlink()
+    r = run()
+    assert r.returncode != 0 and '1 run(s) failed: baseline-resnet18-sgd-lr0.1' in r.stderr, (r.stdout + r.stderr)[-3000:]
+    assert 'size: 48 -> 40' in r.stdout, r.stdout[-2000:]
+    st = json.loads((out/'study.json').read_text())['status']
+    assert st['baseline-resnet18-adam-lr0.001-sbi'] == 'done' and st['baseline-resnet18-sgd-lr0.1'] == 'failed'
+    assert json.loads((out/'runs'/'baseline-resnet18-adam-lr0.001-sbi'/'config.json').read_text())['params']['size'] == 40
+    assert (out/'index.html').is_file()  # rendered all the same
 
 def _fixture_runs(root:Path):
     "Run folders as the chapters write them: two training runs with predictions, one black-box set with a single real video, an embedding folder, and generalization tables."
