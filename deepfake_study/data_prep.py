@@ -528,30 +528,44 @@ def _plan(pk:list, want:set)->list:
     last = max((j for j,p in enumerate(pk) if p[0] in want), default=-1)  # nothing after the last wanted packet: flushing the decoder hands out what it holds
     return [j for g,(a,b) in enumerate(zip(starts, ends)) if send[g] for j in range(a, min(b, last+1)) if pk[j][2] or pk[j][0] in want]
 
+def _upright(a:np.ndarray, rotation)->np.ndarray:
+    "A decoded frame turned as players show it: its stream's display matrix says `rotation` degrees (a phone held sideways: 90, 180, 270)."
+    k = int(round((rotation or 0)/90)) % 4
+    return np.ascontiguousarray(np.rot90(a, k)) if k else a
+
 def _read_frames_av(fn:Path, n:int, info:dict)->tuple:
     "`read_frames` with PyAV: the same frames, decoding only the packets they depend on (no group of pictures before them, no unreferenced B frame between them)."
     import av
     try: c = av.open(str(fn))
     except av.error.FFmpegError as e: raise VideoReadError(f"{fn}: cannot be opened as a video ({e})") from None
     with c:
-        if not c.streams.video: raise VideoReadError(f"{fn}: has no video stream")
-        s = c.streams.video[0]; cc = s.codec_context
-        ex = bytes(cc.extradata or b'')
-        nal = (ex[4] & 3) + 1 if cc.name == 'h264' and len(ex) > 4 and ex[0] == 1 else 0  # length-prefixed H.264 (avcC), else no packet is judged
-        pk = []
+        vs = [v for v in c.streams.video if not v.disposition & av.stream.Disposition.attached_pic]  # cover art is no video
+        if not vs: raise VideoReadError(f"{fn}: has no video stream")
+        nal = {}  # length-prefixed H.264 (avcC): NAL length size; else 0 and no packet is judged
+        for v in vs:
+            ex = bytes(v.codec_context.extradata or b'')
+            nal[v.index] = (ex[4] & 3) + 1 if v.codec_context.name == 'h264' and len(ex) > 4 and ex[0] == 1 else 0
+        pks, count, bad = {v.index: [] for v in vs}, Counter(), {}
         # frames are numbered by their rank in presentation order, which is only sound when every packet is there: a damaged
         # or truncated file (a packet that fails or is marked corrupt, fewer packets than the header's frame count) is OpenCV's
         try:
-            for p in c.demux(s):
+            for p in c.demux(*vs):
                 if p.size == 0: continue
-                ts = p.pts  # presentation order: decode order (dts) would misnumber frames behind B frames
-                if ts is None: raise _NotForAv(f"{fn}: a packet without a presentation timestamp")
-                if p.is_corrupt: raise _NotForAv(f"{fn}: a corrupt packet")
-                ref, idr = _h264_nal(p, nal) if nal else (True, None)
-                pk.append((ts, p.is_keyframe, ref, idr, p.is_discard))  # discard: decoded as a reference, never shown (before an edit list's start)
+                i = p.stream.index; count[i] += 1
+                if i in bad: continue
+                # presentation order: decode order (dts) would misnumber frames behind B frames
+                if p.pts is None: bad[i] = 'a packet without a presentation timestamp'; continue
+                if p.is_corrupt: bad[i] = 'a corrupt packet'; continue
+                ref, idr = _h264_nal(p, nal[i]) if nal[i] else (True, None)
+                pks[i].append((p.pts, p.is_keyframe, ref, idr, p.is_discard))  # discard: decoded as a reference, never shown (before an edit list's start)
         except av.error.FFmpegError as e:
-            if not pk: raise VideoReadError(f"{fn}: no packet could be read ({e})") from None
-            raise _NotForAv(f"{fn}: damaged after {len(pk)} packets ({e})") from None
+            if not count: raise VideoReadError(f"{fn}: no packet could be read ({e})") from None
+            raise _NotForAv(f"{fn}: damaged after {sum(count.values())} packets ({e})") from None
+        # the stream a player shows: the one with the most frames (a still or a thumbnail track has one), the default on a tie
+        s = max(vs, key=lambda v: (count[v.index], bool(v.disposition & av.stream.Disposition.default), -v.index))
+        info['stream'] = s.index
+        if s.index in bad: raise _NotForAv(f"{fn}: {bad[s.index]}")
+        pk = pks[s.index]
         n_shown = sum(not p[4] for p in pk)
         if not n_shown: raise VideoReadError(f"{fn}: reports no frames")
         if s.frames and s.frames != n_shown: raise _NotForAv(f"{fn}: {n_shown} packets where the header counts {s.frames} frames")
@@ -563,12 +577,12 @@ def _read_frames_av(fn:Path, n:int, info:dict)->tuple:
         keep = set(_plan(pk, wts))
     out = {}
     with av.open(str(fn)) as c:
-        s = c.streams.video[0]; s.thread_type = 'AUTO'
+        s = c.streams[info['stream']]; s.thread_type = 'AUTO'
         j = sent = 0
         def take(frs):
             for f in frs:
                 if f.pts is None: raise _NotForAv(f"{fn}: a decoded frame without a timestamp")
-                if f.pts in wts and f.pts not in out: out[f.pts] = f.to_ndarray(format='rgb24')
+                if f.pts in wts and f.pts not in out: out[f.pts] = _upright(f.to_ndarray(format='rgb24'), f.rotation)
         try:
             for p in c.demux(s):
                 if p.size == 0: continue

@@ -124,6 +124,7 @@ def _decode(path, frames:int)->tuple:
     except VideoReadError as e: res.update(status='unreadable', message=str(e)); return res, [], []
     except Exception as e: res.update(status='error', message=f"{type(e).__name__}: {e}"); return res, [], []
     res['seconds']['decode'] = time.perf_counter()-t0
+    res['stream'] = info.get('stream')  # which video stream was read, where a file has several (PyAV)
     wanted = info.get('wanted', frames)
     if len(idxs) < wanted/2:  # as prep marks it: a score from a few frames is not the video's score
         res.update(status='partial', message=f"only {len(idxs)} of the {wanted} frames asked for could be read (the file claims {info.get('total')})")

@@ -164,7 +164,12 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
         if not ok: raise ValueError(f"{k}={v!r} is out of range (bs >= 1, epochs >= 1, size >= 16, lr > 0, max_frames >= 1, workers >= 0)")
     bbs = blackbox_splits(blackbox)
     arch = resolve_arch(arch)
+    if not is_demo(data) and demo_blackbox(data)!=DEMO_BLACKBOX and not Path(data).expanduser().is_dir():  # checked before `out` is touched
+        raise FileNotFoundError(f"data folder {data} does not exist")
     out = Path(out) if out else study_dir('runs')/run_name(mode, arch, opt, lr, fakes, seed)
+    # a finished run in `out` is kept as it was if this one fails: its config is put back, never turned into 'failed'
+    try: prev = (out/CONFIG).read_text() if json.loads((out/CONFIG).read_text()).get('status')=='done' else None
+    except (OSError, ValueError): prev = None
     out.mkdir(parents=True, exist_ok=True)
     loader = pick_loader(loader, get_device(device), fakes)  # the run records the input it really used
     params = dict(arch=arch, mode=mode, opt=opt, lr=lr, epochs=epochs, bs=bs, size=size, data=str(data) if data else 'demo',
@@ -177,7 +182,9 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
     except BaseException as e:
         # a run that fails after its folder exists says so, with the error; it is never left 'running'
         cfg.update(status='failed', error=f"{type(e).__name__}: {e}", wall_seconds=round(time.time()-t0, 1))
-        if _dist_rank()==0: save_json(cfg, out/CONFIG)
+        if _dist_rank()==0:
+            if prev is not None and (out/WEIGHTS).is_file(): atomic_save(out/CONFIG, lambda t: Path(t).write_text(prev))
+            else: save_json(cfg, out/CONFIG)
         raise
 
 def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed, aug, balance, weights, pretrained_fallback,
@@ -263,6 +270,9 @@ def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, eff
                    loader:Param("training input: per-image PIL transforms, the crop cache with batch augmentations, or auto (the cache on a GPU)", str, choices=['auto','pil','cache'])='auto'):
     "Train and evaluate one detector; write its run folder."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
+    import signal
+    def stop(sig, frame): raise KeyboardInterrupt(f"stopped by signal {signal.Signals(sig).name}")
+    signal.signal(signal.SIGTERM, stop)  # SIGTERM (a scheduler's stop, `kill`) ends the run as Ctrl-C does: marked failed, never left 'running'
     try:
         r = train_run(arch=arch, mode=mode, opt=opt, lr=lr, epochs=epochs, bs=bs, size=size, data=data,
                       blackbox=blackbox, out=out, seed=seed, aug=aug, weights=weights,

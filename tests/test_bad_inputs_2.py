@@ -126,3 +126,78 @@ def test_yaml_alias_bomb_is_refused_at_once(tmp_path):
         t = time.time()
         with pytest.raises(ValueError, match='aliases'): load_config(fn)
         assert time.time() - t < 1
+
+# --- 12 and 13. deepfake_train: SIGTERM, and a bad --data over a finished run
+def test_train_bad_data_leaves_a_finished_run_alone(tiny_run, tmp_path):
+    "`deepfake_train --out <finished run> --data <missing>` is a one-line error, and the finished run still loads for prediction."
+    run = tmp_path/'run'; shutil.copytree(tiny_run, run)
+    before = (run/'config.json').read_text()
+    r = subprocess.run([str(BIN/'deepfake_train'), '--data', str(tmp_path/'nope'), '--out', str(run), '--arch', 'resnet18', '--epochs', '1'], capture_output=True, text=True)
+    assert r.returncode != 0 and 'does not exist' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-800:]
+    assert (run/'config.json').read_text() == before
+    from deepfake_study.predict import load_detector
+    load_detector(run, 'cpu')
+
+def test_train_sigterm_marks_the_run_failed(demo, tmp_path):
+    "SIGTERM during deepfake_train ends it as Ctrl-C does: config.json says 'failed' with the signal, never 'running' forever."
+    import signal
+    out = tmp_path/'run'
+    p = subprocess.Popen([str(BIN/'deepfake_train'), '--arch', 'resnet18', '--mode', 'baseline', '--epochs', '50', '--size', '48', '--out', str(out), '--blackbox', 'none'],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        time.sleep(0.5)
+        if (out/'config.json').is_file() and json.loads((out/'config.json').read_text()).get('status') == 'running': break
+    time.sleep(3); p.send_signal(signal.SIGTERM); p.communicate(timeout=120)
+    cfg = json.loads((out/'config.json').read_text())
+    assert cfg['status'] == 'failed' and 'SIGTERM' in cfg['error'], cfg.get('status')
+
+# --- 1 and 3. phone rotation, several video streams
+def _mp4(fn, streams):
+    "An MP4 with one H.264 (or MPEG-4) video stream per list of RGB frames, in that order."
+    import av
+    with av.open(str(fn), 'w') as c:
+        codec = 'libx264' if 'libx264' in av.codecs_available else 'mpeg4'
+        ss = []
+        for frames in streams:
+            s = c.add_stream(codec, rate=10); s.height, s.width = frames[0].shape[:2]; s.pix_fmt = 'yuv420p'; ss.append(s)
+        for s, frames in zip(ss, streams):
+            for f in frames:
+                for p in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format='rgb24')): c.mux(p)
+            for p in s.encode(): c.mux(p)
+    return Path(fn)
+
+_ROT = {90: [0, -1, 0, 1, 0, 0, 0, 0, 1], 180: [-1, 0, 0, 0, -1, 0, 0, 0, 1], 270: [0, 1, 0, -1, 0, 0, 0, 0, 1]}
+
+def _rotate_tag(fn, deg):
+    "Set the track's display matrix (the tkhd box), as a phone does for a clip stored sideways."
+    b = bytearray(Path(fn).read_bytes()); i = b.index(b'tkhd') - 4
+    off = i + 8 + 4 + (32 if b[i+8] == 1 else 20) + 8 + 8
+    struct.pack_into('>9i', b, off, *[v*(1 << 16) if k < 8 else v*(1 << 30) for k, v in enumerate(_ROT[deg])])
+    Path(fn).write_bytes(bytes(b))
+
+@pytest.mark.parametrize('deg', [90, 180, 270])
+def test_rotated_phone_video_reads_upright(demo, tiny_run, tmp_path, deg):
+    "A clip stored sideways with a display-matrix rotation: both readers return the same upright frames, and prediction finds the face."
+    from deepfake_study.data_prep import read_frames
+    from deepfake_study.predict import load_detector, predict_video
+    _, frs = _face_frames(demo, 12)
+    upright = _mp4(tmp_path/'upright.mp4', [frs])
+    k = {90: 3, 180: 2, 270: 1}[deg]  # stored turned the other way, so that the tag turns it back
+    fn = _mp4(tmp_path/f'rot{deg}.mp4', [[np.rot90(f, k) for f in frs]]); _rotate_tag(fn, deg)
+    (ia, fa), (ic, fc), (iu, fu) = read_frames(fn, 6, reader='av'), read_frames(fn, 6, reader='cv2'), read_frames(upright, 6)
+    assert ia == ic == iu and fa[0].shape == fc[0].shape == fu[0].shape, (fa[0].shape, fc[0].shape, fu[0].shape)
+    assert max(np.abs(a.astype(int) - c.astype(int)).mean() for a, c in zip(fa, fc)) < 1, 'PyAV and OpenCV disagree'
+    assert max(np.abs(a.astype(int) - u.astype(int)).mean() for a, u in zip(fa, fu)) < 3, 'not upright'
+    det = load_detector(tiny_run, 'cpu')
+    r, u = predict_video(fn, det, frames=6), predict_video(upright, det, frames=6)
+    assert r['status'] == 'ok' and r['faces_found'] == u['faces_found'] > 0 and abs(r['p_fake'] - u['p_fake']) < 0.02, (r['status'], r['message'])
+
+def test_several_video_streams_read_the_real_clip(demo, tmp_path):
+    "An MP4 whose first video stream is a one-frame still and whose second is the clip: the clip is read, and the stream is recorded."
+    from deepfake_study.data_prep import read_frames
+    _, frs = _face_frames(demo, 12)
+    still = [np.full((32, 32, 3), 128, np.uint8)]
+    fn = _mp4(tmp_path/'two.mp4', [still, frs])
+    info = {}
+    idxs, got = read_frames(fn, 6, info=info)
+    assert info['stream'] == 1 and len(idxs) == 6 and got[0].shape == frs[0].shape, (info, got[0].shape)
