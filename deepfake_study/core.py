@@ -65,7 +65,7 @@ def atomic_write(fn, # destination file
                  **kwargs):
     "Open a temporary file beside `fn` and move it onto `fn` only when the block finishes without error."
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=fn.parent, prefix=f'.{fn.name}.', suffix='.tmp')
+    fd, tmp = tempfile.mkstemp(dir=fn.parent, prefix=f'.{fn.name[:120]}.', suffix='.tmp')  # any legal name leaves room for the temporary one
     try:
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
@@ -80,7 +80,7 @@ def atomic_save(fn, # destination file
                ):
     "Call `save(tmp_path)` and rename the result onto `fn`, for writers that want a path (images, DataFrames, safetensors)."
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
-    tmp = fn.parent/f'.{fn.stem}.{os.getpid()}.tmp{fn.suffix}'
+    tmp = fn.parent/f'.{fn.stem[:120]}.{os.getpid()}.tmp{fn.suffix[:16]}'
     try: save(tmp); os.replace(tmp, fn)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)

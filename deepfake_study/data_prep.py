@@ -11,7 +11,7 @@ __all__ = ['log', 'VIDEO_EXTS', 'INDEX_COLS', 'FAKEAV_TYPES', 'FAKEAV_COLS', 'FF
            'build_tables', 'parse_shard', 'prepare_dataset', 'detector_devices', 'deepfake_prep']
 
 # %% ../nbs/01_data_prep.ipynb #65c39ab9
-import os, re, json, csv, copy, math, logging, time, contextlib, multiprocessing as mp
+import os, re, json, csv, copy, math, hashlib, logging, time, contextlib, multiprocessing as mp
 from pathlib import Path
 from collections import Counter
 import numpy as np, pandas as pd
@@ -808,12 +808,20 @@ class FaceExtractor:
 STATUSES = ('ok','partial','no_face','unreadable','missing','unsafe_path','error')
 _WORKER = {}
 
-def _record_path(out, video): return Path(out)/'records'/f"{video}.json"
+def _record_rel(video:str)->str:
+    "A video's record file inside `records/`: `<video>.json`, its last part shortened with a hash where the name would not fit in 255 bytes."
+    head, _, name = str(video).rpartition('/')
+    fn = name + '.json'
+    if len(fn.encode()) > 200:  # room for a temporary file's prefix and suffix beside it
+        fn = name.encode()[:150].decode('utf-8', 'ignore') + '-' + hashlib.sha1(name.encode()).hexdigest()[:16] + '.json'
+    return f"{head}/{fn}" if head else fn
+
+def _record_path(out, video): return safe_join(Path(out)/'records', _record_rel(video))
 
 def _start(row:dict, src, out)->tuple:
     "`(record, record path, video file)`; for a path that escapes its root, the record says so and the file is None."
     rec = dict(row); rec.update(status='ok', n_frames=0, n_faces=0, message='', faces=[])
-    try: rp = safe_join(Path(out)/'records', row['video']+'.json')
+    try: rp = _record_path(out, row['video'])
     except UnsafePathError as e:
         rec.update(status='unsafe_path', message=str(e)); return rec, None, None  # never written anywhere under out; build_tables lists it
     try: fn = safe_join(src, row['path'])
@@ -882,7 +890,7 @@ def build_tables(out, # prepared-faces folder
     "Rebuild `videos.csv` and `faces.csv` from the per-video records and write them atomically."
     out = Path(out); vrows, frows, nbytes = [], [], []
     for row in index.to_dict('records'):
-        try: rp = safe_join(out/'records', row['video']+'.json')
+        try: rp = _record_path(out, row['video'])
         except UnsafePathError:
             vrows.append({**row, 'status':'unsafe_path', 'n_frames':0, 'n_faces':0, 'message':'path escapes the dataset root'}); continue
         if not rp.is_file(): continue
@@ -988,7 +996,7 @@ def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_
     index = index.iloc[i::n].reset_index(drop=True) if n>1 else index
     todo = []
     for row in index.to_dict('records'):
-        try: done = safe_join(out/'records', row['video']+'.json').is_file()
+        try: done = _record_path(out, row['video']).is_file()
         except UnsafePathError: done = False
         if not done: todo.append(row)
     dev = get_device(device)

@@ -194,6 +194,14 @@ def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed,
     timings, tick = {}, [time.time()]
     def lap(k): timings[k] = round(time.time()-tick[0], 1); tick[0] = time.time()
     prepared = resolve_data(data)
+    # every set the run is evaluated on, prepared as the training data was (a raw folder is prepared so), checked before training
+    bb_prepared = {split: resolve_data('demo:fakeavceleb' if str(b)=='demo' else b, **prep_settings(prepared)) for split, b in bbs.items()}
+    ours = prep_settings(prepared)
+    for split, p in bb_prepared.items():
+        theirs = prep_settings(p)
+        diff = {k: (ours.get(k), theirs.get(k)) for k in DETECTOR_KEYS if k in ours and k in theirs and ours[k] != theirs[k]}
+        if diff: raise ValueError(f"black-box set {p} was prepared differently from the training data {prepared} (training vs black-box: {diff}); "
+                                  "one preprocessing for every dataset: pass its raw folder, and it is prepared as the training data was")
     faces = load_faces(prepared, max_frames=max_frames)
     # the data pipeline must normalise as the backbone's pretraining did
     mean, std = norm_stats(arch)
@@ -216,11 +224,7 @@ def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed,
     model = learn.model.float().to(memory_format=torch.contiguous_format).eval()
     # predictions on every evaluated split
     parts = [faces[faces.split.isin(['valid','test'])].assign(dataset_role='holdout')]
-    bb_prepared = {}
-    for split, b in bbs.items():
-        # a raw black-box folder is prepared exactly as the training data was
-        bb_prepared[split] = resolve_data('demo:fakeavceleb' if str(b)=='demo' else b, **prep_settings(prepared))
-        parts.append(load_faces(bb_prepared[split], splits=None, max_frames=max_frames).assign(split=split, dataset_role='blackbox'))
+    for split in bbs: parts.append(load_faces(bb_prepared[split], splits=None, max_frames=max_frames).assign(split=split, dataset_role='blackbox'))
     preds = pd.concat(parts, ignore_index=True)
     preds['p_fake'] = predict_images(model, preds['fn'].tolist(), size, info['mean'], info['std'], bs=max(bs,64), device=dev)
     keep = [c for c in ['video','path','frame','face','crop','split','dataset','method','group','label','p_fake'] if c in preds.columns]

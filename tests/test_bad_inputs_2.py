@@ -201,3 +201,33 @@ def test_several_video_streams_read_the_real_clip(demo, tmp_path):
     info = {}
     idxs, got = read_frames(fn, 6, info=info)
     assert info['stream'] == 1 and len(idxs) == 6 and got[0].shape == frs[0].shape, (info, got[0].shape)
+
+# --- 7. training and black-box sets prepared differently
+def test_blackbox_prepared_differently_is_refused(demo, tmp_path):
+    "A black-box folder prepared with another crop size and margin than the training data is refused before training, naming both."
+    other = tmp_path/'fav-other'; shutil.copytree(demo['fakeavceleb'], other, ignore=shutil.ignore_patterns('cache'))
+    p = json.loads((other/'prep.json').read_text()); p.update(size=64, margin=0.1); (other/'prep.json').write_text(json.dumps(p))
+    t = time.time()
+    r = subprocess.run([str(BIN/'deepfake_train'), '--arch', 'resnet18', '--mode', 'baseline', '--epochs', '1', '--size', '48',
+                        '--blackbox', str(other), '--out', str(tmp_path/'run')], capture_output=True, text=True)
+    assert r.returncode != 0 and 'prepared differently' in r.stderr and "'margin': (0.33, 0.1)" in r.stderr and 'Traceback' not in r.stderr, r.stderr[-1500:]
+    assert json.loads((tmp_path/'run'/'config.json').read_text())['status'] == 'failed'
+
+# --- 9. a long (legal) file name
+def test_long_video_name_prepares_and_resumes(demo, tmp_path):
+    "A video whose name is 250 bytes (legal) is prepared, its record written, and a resume finds it done instead of crashing."
+    from deepfake_study.data_prep import prepare_dataset
+    src = demo['raw']/'dfdc'/'dfdc_train_part_0'
+    meta = json.loads((src/'metadata.json').read_text())
+    r = [k for k, e in meta.items() if e['label'] == 'REAL'][:2]; f = [k for k, e in meta.items() if e['label'] == 'FAKE'][:2]
+    d = tmp_path/'ds'; (d/'real').mkdir(parents=True); (d/'fake').mkdir()
+    long = 'é' + 'x'*244 + '.mp4'  # 250 bytes in UTF-8
+    assert len(long.encode()) == 250
+    shutil.copy(src/r[0], d/'real'/long); shutil.copy(src/r[1], d/'real'/'b.mp4')
+    for k in f: shutil.copy(src/k, d/'fake'/k)
+    out = tmp_path/'prep'
+    for _ in range(2):  # prepared, then resumed
+        prepare_dataset(d, out, layout='folder', frames=4, size=64, valid=0.25, test=0.25, progress=False, workers=0)
+        v = pd.read_csv(out/'videos.csv')
+        assert len(v) == 4 and (v.status == 'ok').all(), v[['path', 'status', 'message']]
+    assert not list(out.rglob('.*.tmp*'))
