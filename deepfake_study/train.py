@@ -11,7 +11,7 @@ import os, re, io, json, atexit, time, random, logging, hashlib, warnings
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch, cv2
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, UnidentifiedImageError
 from fastcore.script import call_parse, Param
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, ResizeMethod, Flip, Brightness,
                                Contrast, Saturation, Normalize, Learner, CrossEntropyLossFlat, SGD, Adam, accuracy, RocAucBinary,
@@ -282,4 +282,6 @@ def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, eff
                       blackbox=blackbox, out=out, seed=seed, aug=aug, weights=weights,
                       max_frames=max_frames, fakes=fakes, device=device, workers=workers, loader=loader)
     except (ValueError, FileNotFoundError, WeightsUnavailable, FloatingPointError) as e: raise SystemExit(f"deepfake_train: error: {e}")
+    except UnidentifiedImageError as e:  # PIL names the file
+        raise SystemExit(f"deepfake_train: error: a face crop is damaged: {e}; delete its video's record (records/<video>.json) and rerun deepfake_prep to rebuild it")
     if r.get('metrics'): print(f"{r['out']}\n{metrics_summary(r['metrics']).to_string()}")

@@ -231,3 +231,24 @@ def test_long_video_name_prepares_and_resumes(demo, tmp_path):
         v = pd.read_csv(out/'videos.csv')
         assert len(v) == 4 and (v.status == 'ok').all(), v[['path', 'status', 'message']]
     assert not list(out.rglob('.*.tmp*'))
+
+# --- 17. a report folder that holds the user's own files
+def test_report_never_overwrites_a_users_folder(tmp_path):
+    "deepfake_report --out a folder holding the user's own index.html and study.json refuses, and leaves both as they were."
+    out = tmp_path/'mine'; out.mkdir()
+    (out/'index.html').write_text('<p>my page</p>'); (out/'study.json').write_text('{"mine": 1}')
+    cfg = tmp_path/'c.yaml'; cfg.write_text("grid:\n  - {arch: resnet18, mode: baseline}\n")
+    r = subprocess.run([str(BIN/'deepfake_report'), '--config', str(cfg), '--out', str(out)], capture_output=True, text=True)
+    assert r.returncode != 0 and 'did not write' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-800:]
+    assert (out/'index.html').read_text() == '<p>my page</p>' and (out/'study.json').read_text() == '{"mine": 1}'
+    assert sorted(p.name for p in out.iterdir()) == ['index.html', 'study.json']
+
+# --- 18. garbage bytes in a crop
+def test_damaged_crop_is_one_line_naming_it(demo, tmp_path):
+    "A training crop replaced by garbage bytes: deepfake_train fails with one line naming the crop, not a PIL traceback."
+    d = tmp_path/'prep'; shutil.copytree(demo['dfdc'], d, ignore=shutil.ignore_patterns('cache'))
+    f = pd.read_csv(d/'faces.csv'); crop = f[f.split == 'train'].crop.iloc[0]
+    (d/crop).write_bytes(os.urandom(2000))
+    r = subprocess.run([str(BIN/'deepfake_train'), '--data', str(d), '--arch', 'resnet18', '--mode', 'baseline', '--epochs', '1', '--size', '48',
+                        '--blackbox', 'none', '--loader', 'pil', '--out', str(tmp_path/'run')], capture_output=True, text=True)
+    assert r.returncode != 0 and 'damaged' in r.stderr and Path(crop).name in r.stderr and 'Traceback' not in r.stderr, r.stderr[-1500:]
