@@ -970,6 +970,17 @@ def _exclusive(out):
         yield
     finally: f.close()
 
+def _keep_splits(index:pd.DataFrame, prev_csv)->pd.DataFrame:
+    "`index` with every identity group that `prev_csv` (a `videos.csv` from an earlier prep of this folder) placed kept in its split; only new groups take the new index's split."
+    prev = pd.read_csv(prev_csv, usecols=['group', 'split'], dtype=str).dropna()
+    old = prev.drop_duplicates('group').set_index('group')['split']
+    index = index.copy()
+    had = index['group'].astype(str).map(old)
+    moved = int((had.notna() & (had != index['split'])).sum())
+    if moved: log.warning(f"{prev_csv}: the dataset grew; {moved} video(s) of identities prepared before keep their identity's split, so no identity spans two splits")
+    index.loc[had.notna(), 'split'] = had[had.notna()]
+    return index
+
 def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, retry_full, valid, test, seed, splits, device, workers, shard, progress,
                                             encoding, quality, overlap):
     lay = layout if layout!='auto' else detect_layout(src)
@@ -989,6 +1000,7 @@ def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_
     else: save_json(settings, pj)
     settings.update(device=device)
     index = split_videos(raw, valid=valid, test=test, seed=seed)
+    if (out/'videos.csv').is_file() and not official: index = _keep_splits(index, out/'videos.csv')
     if (index.split=='unsplit').any():
         log.warning(f"{src}: {(index.split=='unsplit').sum()} video(s) are in no official split list (e.g. {index.loc[index.split=='unsplit','path'].iloc[0]}); "
                     "they are prepared and tabled with split 'unsplit', and no chapter trains or tests on them")

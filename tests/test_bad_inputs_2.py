@@ -252,3 +252,30 @@ def test_damaged_crop_is_one_line_naming_it(demo, tmp_path):
     r = subprocess.run([str(BIN/'deepfake_train'), '--data', str(d), '--arch', 'resnet18', '--mode', 'baseline', '--epochs', '1', '--size', '48',
                         '--blackbox', 'none', '--loader', 'pil', '--out', str(tmp_path/'run')], capture_output=True, text=True)
     assert r.returncode != 0 and 'damaged' in r.stderr and Path(crop).name in r.stderr and 'Traceback' not in r.stderr, r.stderr[-1500:]
+
+# --- 4. a dataset that grows between preps
+def test_grown_dataset_never_puts_a_group_in_two_splits(demo, tmp_path):
+    "Prep a DFDC part, add new originals and new fakes of old originals to its metadata, prep again into the same folder: every identity group stays in one split."
+    from deepfake_study.data_prep import prepare_dataset
+    src = demo['raw']/'dfdc'/'dfdc_train_part_0'
+    meta = json.loads((src/'metadata.json').read_text())
+    reals = sorted(k for k, e in meta.items() if e['label'] == 'REAL')
+    fakes = {k: e for k, e in meta.items() if e['label'] == 'FAKE'}
+    d = tmp_path/'ds'/'dfdc_train_part_0'; d.mkdir(parents=True)
+    for k in meta: shutil.copy(src/k, d/k)
+    first = set(reals[:len(reals)//2])
+    half = set(sorted(k for k, e in fakes.items() if e.get('original') in first)[::2])
+    sub = {k: e for k, e in meta.items() if k in first or k in half}
+    (d/'metadata.json').write_text(json.dumps(sub))
+    out = tmp_path/'prep'
+    kw = dict(layout='dfdc', frames=2, size=48, valid=0.25, test=0.25, progress=False, workers=0)
+    prepare_dataset(d.parent, out, **kw)
+    before = pd.read_csv(out/'videos.csv')
+    (d/'metadata.json').write_text(json.dumps(meta))  # grown: new originals, and new fakes of old ones
+    prepare_dataset(d.parent, out, **kw)
+    after = pd.read_csv(out/'videos.csv')
+    assert len(after) > len(before)
+    spans = after.groupby('group').split.nunique()
+    assert (spans == 1).all(), f"{int((spans > 1).sum())} of {len(spans)} identity groups span two splits"
+    old = before.set_index('video').split
+    assert (after.set_index('video').split[old.index] == old).all(), 'a video prepared before changed split'
