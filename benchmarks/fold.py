@@ -20,14 +20,16 @@ def main():
     try: out['commit'] = subprocess.check_output(['git', 'rev-parse', '--short', 'HEAD'], text=True, cwd=Path(__file__).parent).strip()
     except Exception: out['commit'] = None
     for arch in a.archs:
-        m = timm.create_model(arch, num_classes=2).eval()
+        torch.manual_seed(0); m = timm.create_model(arch, num_classes=2).eval()
         g = torch.Generator().manual_seed(0)
         for mod in m.modules():  # trained-looking batch-norm statistics, so that folding has something to fold
             if isinstance(mod, torch.nn.BatchNorm2d):
                 mod.running_mean.uniform_(-.5, .5, generator=g); mod.running_var.uniform_(.5, 2, generator=g)
         x = torch.rand(a.batch, 3, a.size, a.size, generator=g).contiguous(memory_format=torch.channels_last)
         t = time.perf_counter(); folded = _frozen(m, a.size); t_fold = time.perf_counter() - t
-        assert folded is not None, f'{arch}: folding was refused'
+        if folded is None:  # prediction would run the eager model; the folded one is still timed, and the refusal reported
+            print(f'{arch}: prediction would refuse the folded network on this random model (outputs differ by more than 1e-5)')
+            folded = fold_bn(m, x[:2])[0].to(memory_format=torch.channels_last)
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter('ignore')
             t = time.perf_counter(); jit = torch.jit.freeze(torch.jit.trace(m, x[:4], check_trace=False)); t_jit = time.perf_counter() - t
