@@ -52,7 +52,7 @@ def safe_yaml(text:str, fn='config'):
 
 def load_config(fn)->dict:
     "A study config from YAML, with its grid expanded into named runs (one per optimizer, learning rate, fakes and seed) and its dataset paths expanded."
-    from .models import resolve_arch
+    from deepfake_study.models import resolve_arch
     fn = Path(fn)
     if not fn.is_file(): raise FileNotFoundError(f"config {fn} does not exist")
     cfg = safe_yaml(fn.read_text(), fn)
@@ -172,7 +172,7 @@ _SETTINGS = ('arch', 'mode', 'opt', 'lr', 'epochs', 'bs', 'size', 'seed', 'max_f
 
 def run_changes(d:Path, want:dict)->dict:
     "`{setting: (in the run folder, in the config)}` for each setting of a finished run that the config now sets otherwise."
-    from .models import resolve_arch
+    from deepfake_study.models import resolve_arch
     have = json.loads((d/CONFIG).read_text()).get('params', {})
     norm = lambda k, v: resolve_arch(v) if k=='arch' and v else float(v) if k=='lr' and v is not None else v
     return {k: (have.get(k), want.get(k)) for k in _SETTINGS if k in want and norm(k, have.get(k)) != norm(k, want.get(k))}
