@@ -127,7 +127,7 @@ def _execute(nb_in, nb_out, params, cwd, log_fn=None)->tuple:
     try:
         # the kernel's own log (e.g. ipykernel's warning about TCP without encryption on every start) is noise in the driver's progress line
         pm.execute_notebook(str(nb_in), str(nb_out), parameters=params, cwd=str(cwd), progress_bar=False, kernel_name='python3',
-                            extra_arguments=['--IPKernelApp.log_level=ERROR'])
+                            extra_arguments=['--IPKernelApp.log_level=CRITICAL'])  # its own log, even of a shutdown under load ('KeyboardInterrupt caught in kernel'), stays out
         return True, ''
     except Exception as e:
         return False, f"{type(e).__name__}: {str(e)[-2000:]}"
