@@ -8,7 +8,8 @@ import argparse, time
 import numpy as np, torch
 from PIL import Image
 from deepfake_study.core import seed_everything, safe_join
-from deepfake_study.data import load_faces, get_dls, crop_cache, _load_img, DEFAULT_AUG
+from deepfake_study.data import load_faces, get_dls, crop_cache, DEFAULT_AUG
+from deepfake_study.models import face_pixels
 
 def rate(dl, n_batches):
     it = iter(dl); next(it)  # the first batch warms up (workers, caches)
@@ -33,7 +34,7 @@ if __name__ == '__main__':
     print(f"{len(faces)} crops from {prepared}, {a.size} px, bs {a.bs}, {a.batches} timed batches, one core, device {a.device}, augmentations {a.aug}")
     fns = faces[faces.split=='train'].fn.tolist()
     t = time.perf_counter(); n = min(len(fns), a.bs*a.batches)
-    for f in fns[:n]: _load_img(f, a.size)
+    for f in fns[:n]: face_pixels(f, a.size)
     raw = n/(time.perf_counter()-t)
     print(f"raw PNG decode + resize, no augmentation: {raw:8.1f} img/s per core")
     pil = rate(get_dls(faces, a.size, a.bs, aug=a.aug, loader='pil', device=a.device, workers=0).train, a.batches)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .core import *
 from .metrics import evaluate, binary_metrics, video_scores, best_threshold, paired_difference, rates_at
-from .data import load_faces, resolve_data, prep_settings
+from .data import load_faces, resolve_data, prep_settings, prep_differences
 from .runs import CONFIG, METRICS, PREDICTIONS, MATRIX, SBI_VS_REAL, GENERALIZATION, breakdown_file, load_run, predict_images, split_metrics
 from .models import face_pixels
 
@@ -30,7 +30,7 @@ def score_run(run, # a finished run folder
     train_prep = {k: v for k, v in ({**PREP_BEFORE, **cfg['prep']} if cfg.get('prep') else {}).items() if k in PREP_KEYS}
     prepared = resolve_data(None if data=='demo' else data, **train_prep)
     other = prep_settings(prepared)
-    diff = {k: (train_prep[k], other[k]) for k in DETECTOR_KEYS if k in train_prep and k in other and train_prep[k]!=other[k]}
+    diff = prep_differences(train_prep, other)
     if diff: log.warning(f"{prepared} was prepared differently from {Path(run).name}'s training data (training vs this: {diff})")
     faces = load_faces(prepared, splits=splits, max_frames=max_frames)
     vids = pd.read_csv(Path(prepared)/'videos.csv')

@@ -29,7 +29,7 @@ def fold_bn(model:torch.nn.Module, # a network in eval mode
     def on_bn(mod, inp, out):
         if id(inp[0]) in conv_of: pairs.setdefault(id(mod), (conv_of[id(inp[0])], mod))
     for mod in m.modules():
-        if type(mod) is torch.nn.Conv2d or isinstance(mod, torch.nn.Conv2d) and type(mod).forward is torch.nn.Conv2d.forward:
+        if isinstance(mod, torch.nn.Conv2d) and type(mod).forward is torch.nn.Conv2d.forward:  # not timm's Conv2dSame, which pads first
             hooks.append(mod.register_forward_hook(on_conv))
         elif isinstance(mod, torch.nn.BatchNorm2d): hooks.append(mod.register_forward_hook(on_bn))
     try:
@@ -54,8 +54,7 @@ def _frozen(model, size:int):
     model.eval()
     x = torch.rand(4, 3, size, size, generator=torch.Generator().manual_seed(0)).sub_(0.5).mul_(4).contiguous(memory_format=torch.channels_last)
     try:
-        net, n = fold_bn(model, x[:2])
-        net = net.to(memory_format=torch.channels_last)
+        net = fold_bn(model, x[:2])[0].to(memory_format=torch.channels_last)
         with torch.no_grad():  # checked against the eager model on two batch sizes
             d = max(float((net(y).float().softmax(-1) - model(y).float().softmax(-1)).abs().max()) for y in (x, x[:3]))
     except Exception as e:
@@ -285,12 +284,11 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
     if out and Path(out).is_dir(): fail(f"--out {out} is a folder; name a file")
     if out and not Path(out).parent.is_dir(): fail(f"--out {out}: its folder {Path(out).parent} does not exist")
     try: det = load_detector(model, device)
-    except (FileNotFoundError, ValueError, RuntimeError) as e:
-        print(f"deepfake_predict: error: {e}", file=sys.stderr); sys.exit(2)
-    if frames < 1: print(f"deepfake_predict: error: --frames {frames}: at least one frame", file=sys.stderr); sys.exit(2)
-    if detect_every < 1: print(f"deepfake_predict: error: --detect_every {detect_every}: at least 1", file=sys.stderr); sys.exit(2)
+    except (FileNotFoundError, ValueError, RuntimeError) as e: fail(e)
+    if frames < 1: fail(f"--frames {frames}: at least one frame")
+    if detect_every < 1: fail(f"--detect_every {detect_every}: at least 1")
     vids = expand_inputs(inputs)
-    if not vids: print("deepfake_predict: error: no videos found in the inputs", file=sys.stderr); sys.exit(2)
+    if not vids: fail("no videos found in the inputs")
     try: f = open(out, 'w', newline='') if out else sys.stdout
     except OSError as e: fail(f"--out {out}: {e.strerror or e}")
     w = csv.DictWriter(f, FIELDS, extrasaction='ignore') if format=='csv' else None

@@ -202,9 +202,9 @@ def run_study(config='quick', # study config: a YAML file or a shipped config's 
         d = rd/r['name']; t = time.time()
         want = dict(r['params'], mode=r['mode'], data='demo' if is_demo(data) else str(Path(tp).resolve())) if kind=='train' else {}
         # a finished run is skipped only if every setting that made it still holds (and, for embeddings, its run was not retrained)
-        changed = run_changes(d, want) if kind=='train' and _finished(d) else {}
-        if kind!='train' and status.get(r['run'])=='done' and _finished(d): changed = {'run': 'retrained'}
-        if _finished(d) and not changed: status[r['name']] = 'skipped (done)'; continue
+        done = _finished(d)
+        changed = (run_changes(d, want) if kind=='train' else {'run': 'retrained'} if status.get(r['run'])=='done' else {}) if done else {}
+        if done and not changed: status[r['name']] = 'skipped (done)'; continue
         if changed: print(f"{r['name']}: the config changed since it ran ({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in changed.items()) if kind=='train' else 'its run was retrained'}); running it again")
         if (d/FAILED).is_file(): (d/FAILED).unlink()
         if kind=='train':

@@ -20,7 +20,7 @@ from .core import *
 from .metrics import evaluate, best_threshold, rates_at, video_scores
 from .sbi import plot_sbi
 from .models import create_model, resolve_arch, WeightsUnavailable, norm_stats, head_params
-from .data import resolve_data, blackbox_splits, prep_settings, load_faces, get_dls, get_augs, class_weights, DEFAULT_AUG, pick_loader
+from .data import resolve_data, blackbox_splits, prep_settings, prep_differences, load_faces, get_dls, get_augs, class_weights, DEFAULT_AUG, pick_loader
 from .runs import CONFIG, METRICS, PREDICTIONS, WEIGHTS, predict_images, plot_run, metrics_summary, load_run
 
 log = logging.getLogger(__name__)
@@ -195,11 +195,10 @@ def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed,
     def lap(k): timings[k] = round(time.time()-tick[0], 1); tick[0] = time.time()
     prepared = resolve_data(data)
     # every set the run is evaluated on, prepared as the training data was (a raw folder is prepared so), checked before training
-    bb_prepared = {split: resolve_data('demo:fakeavceleb' if str(b)=='demo' else b, **prep_settings(prepared)) for split, b in bbs.items()}
     ours = prep_settings(prepared)
+    bb_prepared = {split: resolve_data('demo:fakeavceleb' if str(b)=='demo' else b, **ours) for split, b in bbs.items()}
     for split, p in bb_prepared.items():
-        theirs = prep_settings(p)
-        diff = {k: (ours.get(k), theirs.get(k)) for k in DETECTOR_KEYS if k in ours and k in theirs and ours[k] != theirs[k]}
+        diff = prep_differences(ours, prep_settings(p))
         if diff: raise ValueError(f"black-box set {p} was prepared differently from the training data {prepared} (training vs black-box: {diff}); "
                                   "one preprocessing for every dataset: pass its raw folder, and it is prepared as the training data was")
     faces = load_faces(prepared, max_frames=max_frames)

@@ -113,7 +113,8 @@ def test_training_augmentations_are_off_at_evaluation(demo, loader):
     """The validation batches of a run trained with augmentations are the evaluation's own input: no flip, jitter or blur left on.
     They are read twice (a random augmentation would differ) and compared with `batched_forward`'s normalised tensor."""
     import torch
-    from deepfake_study.data import load_faces, get_dls, DEFAULT_AUG, _load_img
+    from deepfake_study.data import load_faces, get_dls, DEFAULT_AUG
+    from deepfake_study.models import face_pixels
     from deepfake_study.models import norm_stats
     faces = load_faces(demo['dfdc'])
     mean, std = norm_stats('resnet18')
@@ -124,6 +125,6 @@ def test_training_augmentations_are_off_at_evaluation(demo, loader):
     assert torch.equal(torch.as_tensor(x1), torch.as_tensor(x2)), 'validation batches differ between two reads: an augmentation is on'
     fns = list(dls.valid.items['fn'])[:len(x1)]
     m, s = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
-    ref = (torch.from_numpy(np.stack([_load_img(f, size) for f in fns])).permute(0, 3, 1, 2).float()/255 - m)/s
+    ref = (torch.from_numpy(np.stack([face_pixels(f, size) for f in fns])).permute(0, 3, 1, 2).float()/255 - m)/s
     d = float((torch.as_tensor(x1).float().cpu() - ref).abs().max())
     assert d < 1e-4, f'validation input differs from the evaluation input by {d:.3g} ({loader} loader)'

@@ -135,7 +135,8 @@ def test_overlapped_prep_matches_the_serial_one(small_raw, tmp_path):
 
 def test_jpeg_crops_are_recorded_smaller_and_train_ready(small_raw, tmp_path):
     "encoding='jpeg' writes .jpg crops, records encoding, quality and bytes per crop in prep.json, and the crops load like PNG ones."
-    from deepfake_study.data import load_faces, _load_img, prep_settings
+    from deepfake_study.data import load_faces, prep_settings
+    from deepfake_study.models import face_pixels
     png, jpg = tmp_path/'png', tmp_path/'jpg'
     prepare_dataset(small_raw, png, frames=4, size=64, workers=0, device='cpu', progress=False)
     s = prepare_dataset(small_raw, jpg, frames=4, size=64, workers=0, device='cpu', encoding='jpeg', quality=90, progress=False)
@@ -144,7 +145,7 @@ def test_jpeg_crops_are_recorded_smaller_and_train_ready(small_raw, tmp_path):
     assert 0 < pj['bytes_per_crop'] < pp['bytes_per_crop'] and s['bytes_per_crop'] == pj['bytes_per_crop']
     f = load_faces(jpg)
     assert len(f) and all(c.endswith('.jpg') for c in f.crop)
-    assert _load_img(f.fn.iloc[0], 32).shape == (32, 32, 3)
+    assert face_pixels(f.fn.iloc[0], 32).shape == (32, 32, 3)
     assert prep_settings(jpg)['encoding'] == 'jpeg'  # a black-box set is prepared the same way
 
 def test_full_resolution_retry_is_recorded_and_old_folders_resume_as_they_were(small_raw, tmp_path):
