@@ -124,9 +124,11 @@ def _decode(path, frames:int)->tuple:
     except Exception as e: res.update(status='error', message=f"{type(e).__name__}: {e}"); return res, [], []
     res['seconds']['decode'] = time.perf_counter()-t0
     res['stream'] = info.get('stream')  # which video stream was read, where a file has several (PyAV)
+    if 'scaled_from' in info: res['scaled_from'] = info['scaled_from']  # frames above 4K were downscaled while decoding: boxes are in the scaled frame
     wanted = info.get('wanted', frames)
     if len(idxs) < wanted/2:  # as prep marks it: a score from a few frames is not the video's score
         res.update(status='partial', message=f"only {len(idxs)} of the {wanted} frames asked for could be read (the file claims {info.get('total')})")
+    elif 'header_frames' in info: res['message'] = f"the header claims {info['header_frames']} frames; read from the {info['total']} the file holds"
     return res, idxs, frs
 
 def _score(det, res:dict, idxs:list, frs:list, agg:str, detect_every:int, crops:bool=False)->dict:
@@ -299,7 +301,7 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
         for r in tqdm(predict_videos(vids, det, frames, agg, detect_every, workers), total=len(vids), disable=len(vids)<2, file=sys.stderr, unit='video'):
             failed += r['status']!='ok'
             if w: w.writerow(r)
-            else: print(json.dumps({k:r[k] for k in FIELDS}, allow_nan=False), file=f)
+            else: print(json.dumps({k:r[k] for k in FIELDS} | ({'scaled_from': r['scaled_from']} if r.get('scaled_from') else {}), allow_nan=False), file=f)
             f.flush()
         if out: f.close()
     except BrokenPipeError:  # the reader went away (`| head`): end quietly, as other command-line tools do

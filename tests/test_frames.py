@@ -63,16 +63,18 @@ def test_readers_agree_pixel_for_pixel(tmp_path, kind):
     assert a[0] == b[0] and all(np.array_equal(x, y) for x, y in zip(a[1], b[1]))
 
 @pytest.mark.parametrize('keep', [0.5, 0.8])
-def test_a_truncated_file_gives_the_frames_before_the_cut(tmp_path, keep):
+def test_a_truncated_file_gives_the_frames_it_holds(tmp_path, keep):
     """An H.264 MP4 cut short (index first, so what remains still opens): frames can no longer be numbered by their rank among the packets that are left
-    (a B frame's packet follows the later frame it refers to), so PyAV declines it and `auto` reads it with OpenCV: a prefix of the wanted frames, each the right one."""
+    (a B frame's packet follows the later frame it refers to), so PyAV declines it and `auto` reads it with OpenCV, spread over the frames the file
+    still holds, each the right one; and the header's count is reported beside them."""
     fn = tmp_path/'n.mp4'; _write_av(fn, 'libx264', {'x264-params': X264}, {'movflags': 'faststart'})
     cut = tmp_path/'cut.mp4'; b = fn.read_bytes(); cut.write_bytes(b[:int(len(b)*keep)])
-    want = frame_indices(N, 32)
     with pytest.raises(VideoReadError, match='header counts 150 frames|damaged after|corrupt packet'): read_frames(cut, 32, reader='av')
-    got = {r: read_frames(cut, 32, reader=r) for r in ('cv2', 'auto')}
-    for r, (idxs, frames) in got.items():
-        assert 0 < len(idxs) < len(want) and idxs == want[:len(idxs)], r
+    got = {}
+    for r in ('cv2', 'auto'):
+        info = {}; idxs, frames = got[r] = read_frames(cut, 32, reader=r, info=info)
+        assert 0 < len(idxs) and idxs == sorted(set(idxs)) and idxs[-1] < N and info['header_frames'] == N, (r, idxs, info)
+        assert idxs == frame_indices(info['total'], 32), r  # spread over what is held
         assert [_decode(f) for f in frames] == idxs, r
     assert got['cv2'][0] == got['auto'][0]
 
