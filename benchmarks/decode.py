@@ -10,7 +10,8 @@ threads as each library sets them)."""
 import argparse, time
 from pathlib import Path
 import numpy as np
-from deepfake_study.data_prep import read_frames, VIDEO_EXTS, VideoReadError
+from deepfake_study.core import VIDEO_EXTS
+from deepfake_study.frames import read_frames, VideoReadError
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(); ap.add_argument('dirs', nargs='*'); ap.add_argument('--frames', type=int, default=32)

@@ -16,7 +16,7 @@ from safetensors.torch import save_file
 from deepfake_study.core import save_json, env_info
 from deepfake_study.models import create_model
 from deepfake_study.predict import load_detector, predict_video, predict_videos, predict_workers, POOL_MIN_VIDEOS
-from deepfake_study.data_prep import box_iou
+from deepfake_study.faces import box_iou
 
 def fake_run(arch, size, d):
     "A run folder holding an untrained model, enough for timing."

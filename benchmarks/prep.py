@@ -13,7 +13,8 @@ VIDEO_DIR defaults to ../shared/data/samples/dfdc/videos (real 1080p DFDC clips)
 import argparse, time, sys
 from pathlib import Path
 import numpy as np, cv2, torch
-from deepfake_study.data_prep import FaceExtractor, read_frames, frame_indices
+from deepfake_study.frames import read_frames, frame_indices
+from deepfake_study.faces import FaceExtractor
 
 def naive(fns, n, device):
     from facenet_pytorch import MTCNN

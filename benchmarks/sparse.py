@@ -12,7 +12,8 @@ frame. VIDEO_DIR defaults to the real DFDC sample clips in ../shared/data/sample
 import argparse, pickle, time
 from pathlib import Path
 import numpy as np
-from deepfake_study.data_prep import FaceExtractor, read_frames, box_iou
+from deepfake_study.frames import read_frames
+from deepfake_study.faces import FaceExtractor, box_iou
 
 class Replay(FaceExtractor):
     "A FaceExtractor whose detector answers from recorded detections: frame i is a 1-pixel image holding i."

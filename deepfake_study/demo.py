@@ -13,7 +13,8 @@ import numpy as np, pandas as pd, cv2
 from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
 from .core import *
-from .data_prep import prepare_dataset, FAKEAV_TYPES
+from .layouts import FAKEAV_TYPES
+from .data_prep import prepare_dataset, load_videos
 
 # %% ../nbs/01a_demo_data.ipynb #f0b97afd
 def _tint(gray, rng):
@@ -74,11 +75,13 @@ def color_transfer(src:np.ndarray, dst:np.ndarray, mask:np.ndarray)->np.ndarray:
     ms, ss, md, sd = s[w].mean(0), s[w].std(0)+1e-3, d[w].mean(0), d[w].std(0)+1e-3
     return cv2.cvtColor(np.clip((s-ms)/ss*sd+md, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
+# %% ../nbs/01a_demo_data.ipynb #f834b2a5
 def regenerate(img:np.ndarray, res:int)->np.ndarray:
     "Re-render at a generator's resolution `res` (down, then back up), which removes sensor noise and fine detail."
     h, w = img.shape[:2]
     return cv2.resize(cv2.resize(img, (res,res), interpolation=cv2.INTER_AREA), (w,h), interpolation=cv2.INTER_CUBIC)
 
+# %% ../nbs/01a_demo_data.ipynb #92afa19c
 def face_swap(tgt, tgt_lm, src, src_lm, rng, gen_res:int=64, color:bool=True, blur:int=15, mask_scale:float=1.0):
     "Put `src`'s face onto `tgt`, aligned on five landmarks; returns (portrait, mask)."
     M, _ = cv2.estimateAffinePartial2D(src_lm, tgt_lm)
@@ -88,6 +91,7 @@ def face_swap(tgt, tgt_lm, src, src_lm, rng, gen_res:int=64, color:bool=True, bl
     warped = regenerate(warped, gen_res)
     return (tgt*(1-mask[...,None]) + warped*mask[...,None]).astype(np.uint8), mask
 
+# %% ../nbs/01a_demo_data.ipynb #6860eb8c
 def _demo_self_blend(img, lm, rng, gen_res:int=96, blur:int=15):
     "Blend a colour/sharpness/geometry-jittered copy of a face back onto itself; returns (portrait, mask)."
     src = img.astype(np.float32)*rng.uniform(0.88,1.12,3) + rng.uniform(-12,12,3)
@@ -168,6 +172,7 @@ def _detectable_swap(i, pool, rng, **kw):
 
 def _dfdc_name(rng): return ''.join(rng.choice(list(string.ascii_lowercase), 10))+'.mp4'
 
+# %% ../nbs/01a_demo_data.ipynb #dd8a6787
 def make_demo_data(out, # folder to write `dfdc/` and `fakeavceleb/` into
                    seed:int=0, # everything follows from this seed
                    n_train:int=64, # identities in the DFDC-layout training set
@@ -236,6 +241,7 @@ def file_lock(fn):
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
+# %% ../nbs/01a_demo_data.ipynb #c17a1067
 def demo_data(root=None, # where to keep it (default: the study's data folder)
               progress:bool=False)->dict:
     "Paths of the raw and prepared demo datasets, building and preparing them on first use."

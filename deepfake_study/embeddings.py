@@ -34,6 +34,7 @@ def embed_crops(model, fns:list, size:int, mean, std, bs:int=64, device='cpu')->
     "Pooled penultimate features (timm `forward_head(pre_logits=True)`) for crop files."
     return batched_forward(model.to(device), fns, size, mean, std, lambda m, x: m.forward_head(m.forward_features(x), pre_logits=True), bs, device).numpy()
 
+# %% ../nbs/05_embeddings.ipynb #444e2c89
 def get_embeddings(faces:pd.DataFrame, # faces with `fn` (from `load_faces`)
                    run=None, # a run folder, or
                    arch:str=None, # an ImageNet backbone (timm name or alias)
@@ -90,6 +91,7 @@ CLASSIFIERS = {
     'logreg': (lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)), {'logisticregression__C': [0.01, 0.1, 1]}),
 }
 
+# %% ../nbs/05_embeddings.ipynb #83e70c23
 def fit_classifier(name:str, X:np.ndarray, train:pd.DataFrame, n_splits:int=5):
     "A GridSearchCV (ROC AUC) of classifier `name` over identity-grouped folds of the training rows; `X` holds their embeddings."
     if name not in CLASSIFIERS: raise ValueError(f"unknown classifier {name!r}; choose from {list(CLASSIFIERS)}")
@@ -103,6 +105,7 @@ def embeddings_dir(run=None, arch:str='lite0', triplet:bool=False)->Path:
     "Where `compare_classifiers` writes by default: `embeddings-<run or arch>[-triplet]` in the runs folder."
     return study_dir('runs')/f"embeddings-{Path(run).name if run else arch}{'-triplet' if triplet else ''}"
 
+# %% ../nbs/05_embeddings.ipynb #e98b26a1
 def compare_classifiers(run=None, # a trained run folder, or
                         arch:str=None, # an ImageNet backbone
                         data=None, # prepared/raw dataset (default: the run's, else the demo)
@@ -151,6 +154,7 @@ def compare_classifiers(run=None, # a trained run folder, or
     plot_embeddings(X, allf, out/'embeddings.png', seed=seed)
     return table
 
+# %% ../nbs/05_embeddings.ipynb #9ee0d51c
 def plot_embeddings(X, faces, fn=None, seed:int=0):
     "A 2-D PCA view of the embeddings coloured by label, with one marker per dataset."
     import matplotlib.pyplot as plt, seaborn as sns

@@ -11,6 +11,7 @@ import os, json, logging
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .core import *
+from .data_prep import load_videos
 from .metrics import evaluate, binary_metrics, video_scores, best_threshold, paired_difference, rates_at
 from .data import load_faces, resolve_data, prep_settings, prep_differences
 from .runs import CONFIG, METRICS, PREDICTIONS, MATRIX, SBI_VS_REAL, GENERALIZATION, breakdown_file, load_run, predict_images, split_metrics
@@ -33,13 +34,14 @@ def score_run(run, # a finished run folder
     diff = prep_differences(train_prep, other)
     if diff: log.warning(f"{prepared} was prepared differently from {Path(run).name}'s training data (training vs this: {diff})")
     faces = load_faces(prepared, splits=splits, max_frames=max_frames)
-    vids = pd.read_csv(Path(prepared)/'videos.csv')
+    vids = load_videos(prepared)
     extra = [c for c in ('category','race','gender','compression','part','type') if c in vids.columns]
     faces = faces.merge(vids[['video', *extra]], on='video', how='left')
     faces['p_fake'] = predict_images(model, faces['fn'].tolist(), cfg['params']['size'], cfg['model']['mean'], cfg['model']['std'], device=get_device(device))
     faces['dataset'] = faces['dataset'].astype(str)
     return faces
 
+# %% ../nbs/06_generalization.ipynb #26e352dd
 def evaluate_run_on(run, data, out=None, n_boot:int=1000, seed:int=0, **kwargs)->dict:
     "Metrics (training schema) of `run` on `data`, with the source's validation threshold and the target's best; written to `out` if given."
     preds = score_run(run, data, **kwargs)
@@ -103,6 +105,7 @@ def grad_cam(model, img:np.ndarray, size:int, mean, std)->np.ndarray:
     cam = torch.nn.functional.interpolate(cam[None,None], size=(size,size), mode='bilinear', align_corners=False)[0,0].numpy()
     return cam/cam.max() if cam.max()>0 else cam
 
+# %% ../nbs/06_generalization.ipynb #cd2068ca
 def plot_grad_cams(run, preds:pd.DataFrame, n:int=3, fn=None):
     "Grad-CAM over the crops of the `n` most confident right and the `n` most confident wrong frame predictions."
     import matplotlib.pyplot as plt
@@ -131,6 +134,7 @@ def sbi_pairs(runs)->list:
         if fk(p)!='dataset' and key(p) not in refs: log.warning(f"{r.name}: no run with the same settings trained on the dataset's fakes to compare with")
     return pairs
 
+# %% ../nbs/06_generalization.ipynb #7b5ec359
 def shared_samples()->Path|None:
     "The real DFDC clips in `../shared/data/samples` beside the repository (or `$DEEPFAKE_SAMPLES`), if present."
     cands = [Path(os.environ['DEEPFAKE_SAMPLES'])] if os.environ.get('DEEPFAKE_SAMPLES') else []
@@ -151,6 +155,7 @@ def cross_dataset_matrix(results:dict, # {(run name, dataset name): `evaluate_ru
                          detection_rate=rt.get('detection_rate'), detection_ci=rt.get('detection_ci')))
     return pd.DataFrame(rows)
 
+# %% ../nbs/06_generalization.ipynb #cf945f4a
 def sbi_comparison(results:dict, # {(run name, dataset name): `evaluate_run_on` result}
                    runs:list, # the run folders evaluated
                    n_boot:int=1000, seed:int=0)->pd.DataFrame:

@@ -27,6 +27,7 @@ def eer(y, p)->float:
     fnr = 1-tpr; i = np.nanargmin(np.abs(fnr-fpr))
     return float((fpr[i]+fnr[i])/2)
 
+# %% ../nbs/01b_metrics.ipynb #ea843bb5
 def _auc(y, p)->float:
     "ROC AUC as the Mann-Whitney statistic (ties count one half), what `roc_auc_score` computes."
     from scipy.stats import rankdata
@@ -71,6 +72,7 @@ def confident_mean(p, # one video's frame probabilities
 
 AGGREGATIONS = {'mean': lambda p: float(np.mean(p)), 'confident': confident_mean}
 
+# %% ../nbs/01b_metrics.ipynb #03713801
 def video_scores(df:pd.DataFrame, # frame predictions with `video`, `label`, `p_fake` (and any per-video columns)
                  agg:str='mean', # mean or confident
                 )->pd.DataFrame:
@@ -98,6 +100,7 @@ def bootstrap_samples(df:pd.DataFrame, # rows to score, with a `by` column and `
         samples.append(stat(sub))
     return samples
 
+# %% ../nbs/01b_metrics.ipynb #3b6b810a
 def bootstrap_ci(df:pd.DataFrame, # rows to score, with a `by` column
                  stat, # df -> dict of metrics
                  n_boot:int=1000, # resamples
@@ -128,6 +131,7 @@ def evaluate(df:pd.DataFrame, # frame predictions: video, label, p_fake
         if n_boot: res[f'video_{agg}']['ci'] = bootstrap_ci(v, fm, n_boot, seed=seed)
     return res
 
+# %% ../nbs/01b_metrics.ipynb #f7d8fb22
 def best_threshold(y, p)->float:
     "The threshold that maximises balanced accuracy (Youden's J) on `y`, `p`."
     fpr, tpr, thr = roc_curve(y, p)
@@ -161,6 +165,7 @@ def wilson_ci(k:int, n:int, alpha:float=0.05)->list|None:
     # at k = 0 or k = n the bound is exactly 0 or 1 (the formula gives it up to rounding)
     return [0. if k==0 else float(max(0., c-h)), 1. if k==n else float(min(1., c+h))]
 
+# %% ../nbs/01b_metrics.ipynb #554a125d
 def rates_at(y, # true labels, 1 = fake
              p, # predicted probability of fake
              thr:float, # the decision threshold, fixed beforehand (e.g. on the validation split)

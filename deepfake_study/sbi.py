@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, cv2
 from PIL import Image
 from .core import *
+from .data_prep import FACES_CSV, load_faces, load_videos
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def plot_sbi(prepared, # prepared-faces folder
              seed:int=0, fn=None):
     "A grid of real faces, SBI masks, self-blended faces and their difference; saved to `fn` if given."
     import matplotlib.pyplot as plt
-    prepared = Path(prepared); faces = pd.read_csv(prepared/'faces.csv')
+    prepared = Path(prepared); faces = pd.read_csv(prepared/FACES_CSV)
     reals = faces[faces.label==REAL]
     if not len(reals): raise ValueError(f"{prepared} has no real faces")
     pick = reals.groupby('video').head(1).sample(min(n, reals.video.nunique()), random_state=seed)
@@ -146,6 +147,7 @@ def sbi_table(faces:pd.DataFrame, # faces table with `fn`, `label`, `split`, `la
     base = reals if fakes=='sbi' else df
     return pd.concat([base, fake], ignore_index=True)
 
+# %% ../nbs/01d_sbi.ipynb #c09dfdbc
 def _lm_ok(s):
     try: parse_landmarks(s); return True
     except ValueError: return False

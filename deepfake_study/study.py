@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse
 from .core import *
+from .data_prep import is_prepared
 from .runs import CONFIG, METRICS, FAILED, COMPARISON, MATRIX, GEN_INPUTS, GENERALIZATION
 
 # %% ../nbs/08_study.ipynb #48f1cdc3
@@ -50,6 +51,7 @@ def safe_yaml(text:str, fn='config'):
         return yaml.safe_load(text)
     except yaml.YAMLError as e: raise ValueError(f"{fn}: not valid YAML ({e})") from None
 
+# %% ../nbs/08_study.ipynb #aab61c9c
 def load_config(fn)->dict:
     "A study config from YAML, with its grid expanded into named runs (one per optimizer, learning rate, fakes and seed) and its dataset paths expanded."
     from deepfake_study.models import resolve_arch
@@ -89,6 +91,7 @@ def load_config(fn)->dict:
     cfg['runs'] = runs
     return cfg
 
+# %% ../nbs/08_study.ipynb #9c917bd7
 def _pkg_dir()->Path: return Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().parent/'deepfake_study'
 
 def _checkout():
@@ -102,6 +105,7 @@ def shipped(kind:str)->Path:
 
 _NOT_STUDIES = {'throughput'}  # shipped YAML files that are not study configs (measured speeds, for --dry-run)
 
+# %% ../nbs/08_study.ipynb #7ac170a2
 def find_config(config='quick', study:bool=True)->Path:
     "A study config: a YAML file, or the name of a shipped one (`quick`, `study`, `ffpp`); a repository checkout's `configs/` wins over the wheel's copy. `study=False` finds the other shipped YAML files too (`throughput`)."
     if Path(config).is_file(): return Path(config)
@@ -112,6 +116,7 @@ def find_config(config='quick', study:bool=True)->Path:
     known = sorted({f.stem for d in dirs if d.is_dir() for f in d.glob('*.yaml')} - (_NOT_STUDIES if study else set()))
     raise FileNotFoundError(f"config {config!r} is neither a file nor a shipped config ({', '.join(known) or 'none found'})")
 
+# %% ../nbs/08_study.ipynb #cd6a8c64
 def _nbs_dir(nbs=None)->Path:
     "The chapter notebooks: `nbs` if given, else a repository checkout's `nbs/` (so edits there take effect), else the wheel's copy."
     if nbs is not None:
@@ -147,6 +152,7 @@ def render_html(executed, # the executed report notebook
     um = os.umask(0); os.umask(um); os.chmod(html, 0o666 & ~um)  # a page to share: the usual permissions, not the temporary file's 0600
     return Path(html)
 
+# %% ../nbs/08_study.ipynb #b8286783
 def _finished(d:Path)->bool:
     "A run folder that finished and whose results still read (a corrupt one is rerun)."
     try:
@@ -170,6 +176,7 @@ def claim_output(out:Path):
 
 _SETTINGS = ('arch', 'mode', 'opt', 'lr', 'epochs', 'bs', 'size', 'seed', 'max_frames', 'fakes', 'data')
 
+# %% ../nbs/08_study.ipynb #5c33581f
 def run_changes(d:Path, want:dict)->dict:
     "`{setting: (in the run folder, in the config)}` for each setting of a finished run that the config now sets otherwise."
     from deepfake_study.models import resolve_arch
@@ -177,6 +184,28 @@ def run_changes(d:Path, want:dict)->dict:
     norm = lambda k, v: resolve_arch(v) if k=='arch' and v else float(v) if k=='lr' and v is not None else v
     return {k: (have.get(k), want.get(k)) for k in _SETTINGS if k in want and norm(k, have.get(k)) != norm(k, want.get(k))}
 
+# %% ../nbs/08_study.ipynb #e7e83048
+def _generalization(cfg:dict, rd:Path, status:dict, bb_prep:list, nbs:Path):
+    "Run the generalization chapter on the finished runs the config names, unless nothing it reads has changed; its status goes in `status`."
+    gen = [n for n in cfg.get('generalization', []) if status.get(n) in ('done','skipped (done)')]
+    if not gen: return
+    d = rd/GENERALIZATION
+    gp = dict(runs=[str((rd/n).resolve()) for n in gen], data=[demo_blackbox(b) for b in bb_prep], out=str(d.resolve()),
+              max_frames=cfg.get('max_frames'))  # score with the crops per video the runs were evaluated with
+    # rerun only if a run it reads was (re)trained or its inputs changed
+    fresh = any(status.get(n)=='done' for n in gen) or not (d/MATRIX).is_file() or not (d/GEN_INPUTS).is_file() \
+            or json.loads((d/GEN_INPUTS).read_text())!=gp
+    if not fresh: status['generalization'] = 'skipped (done)'
+    else:
+        if (d/GEN_INPUTS).is_file(): (d/GEN_INPUTS).unlink()
+        ok, err = _execute(nbs/CHAPTERS['generalization'], rd/'generalization.ipynb', gp, nbs)
+        status['generalization'] = 'done' if ok else 'failed'
+        if ok:
+            save_json(gp, d/GEN_INPUTS)
+            if (rd/'generalization.FAILED.json').is_file(): (rd/'generalization.FAILED.json').unlink()
+        else: save_json(dict(error=err), rd/'generalization.FAILED.json')
+
+# %% ../nbs/08_study.ipynb #c441a13c
 def run_study(config='quick', # study config: a YAML file or a shipped config's name (quick, study, ffpp)
               out='report', # output folder
               nbs=None, # folder holding the chapter notebooks
@@ -218,25 +247,7 @@ def run_study(config='quick', # study config: a YAML file or a shipped config's 
         if not ok: save_json(dict(error=err, when=time.strftime('%Y-%m-%dT%H:%M:%S')), d/FAILED)
         status[r['name']] = 'done' if ok else 'failed'
         seconds[r['name']] = round(time.time()-t, 1); stages['train' if kind=='train' else 'embeddings'] += time.time()-t
-    gen = [n for n in cfg.get('generalization', []) if status.get(n) in ('done','skipped (done)')]
-    t = time.time()
-    if gen:
-        d = rd/GENERALIZATION
-        gp = dict(runs=[str((rd/n).resolve()) for n in gen], data=[demo_blackbox(b) for b in bb_prep], out=str(d.resolve()),
-                  max_frames=cfg.get('max_frames'))  # score with the crops per video the runs were evaluated with
-        # rerun only if a run it reads was (re)trained or its inputs changed
-        fresh = any(status.get(n)=='done' for n in gen) or not (d/MATRIX).is_file() or not (d/GEN_INPUTS).is_file() \
-                or json.loads((d/GEN_INPUTS).read_text())!=gp
-        if not fresh: status['generalization'] = 'skipped (done)'
-        else:
-            if (d/GEN_INPUTS).is_file(): (d/GEN_INPUTS).unlink()
-            ok, err = _execute(nbs/CHAPTERS['generalization'], rd/'generalization.ipynb', gp, nbs)
-            status['generalization'] = 'done' if ok else 'failed'
-            if ok:
-                save_json(gp, d/GEN_INPUTS)
-                if (rd/'generalization.FAILED.json').is_file(): (rd/'generalization.FAILED.json').unlink()
-            else: save_json(dict(error=err), rd/'generalization.FAILED.json')
-    stages['generalization'] = time.time()-t
+    t = time.time(); _generalization(cfg, rd, status, bb_prep, nbs); stages['generalization'] = time.time()-t
     t = time.time()
     ok, err = _execute(nbs/CHAPTERS['report'], out/'report.ipynb', dict(runs=str(rd.resolve())), nbs)
     if not ok: raise RuntimeError(f"the report notebook failed: {err}")
@@ -247,6 +258,7 @@ def run_study(config='quick', # study config: a YAML file or a shipped config's 
           f"{sum(v=='failed' for v in status.values())} failed; " + ', '.join(f'{k} {v:.0f}s' for k,v in stages.items()) + ')')
     return dict(status=status, stages=stages, run_seconds=seconds, html=out/'index.html')
 
+# %% ../nbs/08_study.ipynb #f8a43a06
 @call_parse
 def deepfake_report(config:str='quick', # study config: a YAML file or a shipped config's name (quick, study, ffpp)
                     out:str='report', # output folder; the report opens at OUT/index.html
@@ -263,6 +275,7 @@ def deepfake_report(config:str='quick', # study config: a YAML file or a shipped
     # the report shows what finished; the exit status says that something did not
     if failed: raise SystemExit(f"deepfake_report: {len(failed)} run(s) failed: {', '.join(failed)} (their FAILED.json says why); the report shows the rest")
 
+# %% ../nbs/08_study.ipynb #55203c0b
 def report_cli(argv=None):
     "The `deepfake_report` console script: `deepfake_report`'s arguments, with `--dry-run` accepted for `--dry_run`."
     from fastcore.script import anno_parser
@@ -292,6 +305,7 @@ def load_throughput(fn='throughput')->dict:
     t['file'] = str(p)
     return t
 
+# %% ../nbs/08_study.ipynb #c2fe588d
 def _per_video(cfg:dict)->int:
     "Crops per video the config's `scale` assumes (the prep default, 32, when it names none)."
     return int((cfg.get('scale') or {}).get('crops_per_video', 32))
@@ -308,7 +322,7 @@ def _crops(cfg:dict)->dict:
     def count(folder, splits):
         if folder is None or is_demo(folder) or demo_blackbox(folder)==DEMO_BLACKBOX: return None
         p = Path(folder)
-        if not (p/'faces.csv').is_file(): return None
+        if not is_prepared(p): return None
         f = load_faces(p, splits=splits, max_frames=mf)
         return {s: int((f.split==s).sum()) for s in (splits or ['blackbox'])} if splits else {'blackbox': len(f)}
     tr = count(cfg['data']['train'], ('train','valid','test'))
@@ -325,6 +339,7 @@ def _crops(cfg:dict)->dict:
     out['source'] = '; '.join(src) or 'unknown'
     return out
 
+# %% ../nbs/08_study.ipynb #e0a75d0d
 def estimate_study(cfg:dict, # from `load_config`
                    throughput:dict, # from `load_throughput`
                   )->pd.DataFrame:
@@ -364,6 +379,7 @@ def estimate_study(cfg:dict, # from `load_config`
     df.attrs.update(crops=crops, throughput=throughput)
     return df
 
+# %% ../nbs/08_study.ipynb #f076d2f7
 def plan_study(config='study', # study config: a YAML file or a shipped config's name
             throughput='throughput', # throughput file: YAML path or a shipped name
            )->pd.DataFrame:

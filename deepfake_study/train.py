@@ -17,6 +17,7 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, 
                                Contrast, Saturation, Normalize, Learner, CrossEntropyLossFlat, SGD, Adam, accuracy, RocAucBinary,
                                BnFreeze, RandTransform, PILImage, OptimWrapper, Callback)
 from .core import *
+from .data_prep import PREP_JSON, load_videos
 from .metrics import evaluate, best_threshold, rates_at, video_scores
 from .sbi import plot_sbi
 from .models import create_model, resolve_arch, WeightsUnavailable, norm_stats, head_params
@@ -40,6 +41,7 @@ class PlainTensors(Callback):
                               if isinstance(x, torch.Tensor) else x for x in self.xb)
         self.learn.yb = tuple(y.as_subclass(torch.Tensor) if isinstance(y, torch.Tensor) else y for y in self.yb)
 
+# %% ../nbs/01g_train.ipynb #83624e6a
 def _splitter(model):
     head = head_params(model)
     ps = list(model.parameters())
@@ -100,6 +102,7 @@ def end_distributed():
     import torch.distributed as tdist
     if tdist.is_available() and tdist.is_initialized(): tdist.destroy_process_group()
 
+# %% ../nbs/01g_train.ipynb #d43aeb8c
 def fit_distributed(learn, epochs:int, lr:float)->dict:
     "Fit `learn` data-parallel through fastai's `distrib_ctx`; returns, on every rank, what each rank drew from the training set in the first epoch."
     from fastai.distributed import DistributedTrainer
@@ -136,6 +139,7 @@ def _history(learn):
     return [dict(zip(names, [None if v is None else float(v) for v in vals])) for vals in learn.recorder.values], \
            [float(l) for l in learn.recorder.losses]
 
+# %% ../nbs/01g_train.ipynb #d1d016b5
 def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficientnet, lite0)
               mode:str='finetune', # baseline, transfer or finetune
               opt:str='adam', # sgd or adam
@@ -187,20 +191,49 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
             else: save_json(cfg, out/CONFIG)
         raise
 
+# %% ../nbs/01g_train.ipynb #0a977f68
+def _prepared_sets(data, bbs:dict)->tuple:
+    "`(prepared, {black-box split: prepared})`: every set a run is evaluated on, prepared as the training data was, checked before training."
+    prepared = resolve_data(data)
+    ours = prep_settings(prepared)  # a raw black-box folder is prepared with the training data's settings
+    bb_prepared = {split: resolve_data('demo:fakeavceleb' if str(b)=='demo' else b, **ours) for split, b in bbs.items()}
+    for split, p in bb_prepared.items():
+        diff = prep_differences(ours, prep_settings(p))
+        if diff: raise ValueError(f"black-box set {p} was prepared differently from the training data {prepared} "
+                                  f"(training vs black-box: {diff}); one preprocessing for every dataset: "
+                                  "pass its raw folder, and it is prepared as the training data was")
+    return prepared, bb_prepared
+
+def _predict_splits(model, faces, bb_prepared:dict, max_frames, size, info:dict, bs:int, dev)->pd.DataFrame:
+    "Every face of the validation, test and black-box splits with the trained network's `p_fake`."
+    parts = [faces[faces.split.isin(['valid','test'])].assign(dataset_role='holdout')]
+    for split, p in bb_prepared.items():
+        parts.append(load_faces(p, splits=None, max_frames=max_frames).assign(split=split, dataset_role='blackbox'))
+    preds = pd.concat(parts, ignore_index=True)
+    preds['p_fake'] = predict_images(model, preds['fn'].tolist(), size, info['mean'], info['std'], bs=max(bs,64), device=dev)
+    keep = ['video','path','frame','face','crop','split','dataset','method','group','label','p_fake']
+    return preds[[c for c in keep if c in preds.columns]]
+
+def _metrics(preds:pd.DataFrame, hist, n_boot:int, seed:int)->dict:
+    "The run's `metrics.json`: every split at 0.5 and at the threshold fixed on validation, with the training history."
+    valid_v = video_scores(preds[preds.split=='valid'])
+    thr = best_threshold(valid_v.label, valid_v.p_fake) if valid_v.label.nunique()==2 else 0.5
+    metrics = dict(threshold=0.5, threshold_valid=thr,
+                   splits={s: evaluate(preds[preds.split==s], 0.5, n_boot=n_boot, seed=seed) for s in preds.split.unique()},
+                   history=hist)
+    # for a fake-only set, the detection rate at the validation threshold is the number there is (no AUC)
+    for s in metrics['splits']:
+        v = video_scores(preds[preds.split==s]); metrics['splits'][s]['at_valid_threshold'] = rates_at(v.label, v.p_fake, thr)
+    return metrics
+
+# %% ../nbs/01g_train.ipynb #f43a0ff1
 def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed, aug, balance, weights, pretrained_fallback,
            max_frames, device, workers, n_boot, fakes, progress, loader='pil'):
     seed_everything(seed)
     dev = get_device(device)
     timings, tick = {}, [time.time()]
     def lap(k): timings[k] = round(time.time()-tick[0], 1); tick[0] = time.time()
-    prepared = resolve_data(data)
-    # every set the run is evaluated on, prepared as the training data was (a raw folder is prepared so), checked before training
-    ours = prep_settings(prepared)
-    bb_prepared = {split: resolve_data('demo:fakeavceleb' if str(b)=='demo' else b, **ours) for split, b in bbs.items()}
-    for split, p in bb_prepared.items():
-        diff = prep_differences(ours, prep_settings(p))
-        if diff: raise ValueError(f"black-box set {p} was prepared differently from the training data {prepared} (training vs black-box: {diff}); "
-                                  "one preprocessing for every dataset: pass its raw folder, and it is prepared as the training data was")
+    prepared, bb_prepared = _prepared_sets(data, bbs)
     faces = load_faces(prepared, max_frames=max_frames)
     # the data pipeline must normalise as the backbone's pretraining did
     mean, std = norm_stats(arch)
@@ -221,28 +254,15 @@ def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed,
     hist, losses = _history(learn)
     if not losses or not np.isfinite(losses).all(): raise FloatingPointError(f"training diverged or ran no batch (losses: {losses[-3:]}); the run is not usable")
     model = learn.model.float().to(memory_format=torch.contiguous_format).eval()
-    # predictions on every evaluated split
-    parts = [faces[faces.split.isin(['valid','test'])].assign(dataset_role='holdout')]
-    for split in bbs: parts.append(load_faces(bb_prepared[split], splits=None, max_frames=max_frames).assign(split=split, dataset_role='blackbox'))
-    preds = pd.concat(parts, ignore_index=True)
-    preds['p_fake'] = predict_images(model, preds['fn'].tolist(), size, info['mean'], info['std'], bs=max(bs,64), device=dev)
-    keep = [c for c in ['video','path','frame','face','crop','split','dataset','method','group','label','p_fake'] if c in preds.columns]
-    preds = preds[keep]
+    preds = _predict_splits(model, faces, bb_prepared, max_frames, size, info, bs, dev)
     lap('predict')
-    valid_v = video_scores(preds[preds.split=='valid'])
-    thr = best_threshold(valid_v.label, valid_v.p_fake) if valid_v.label.nunique()==2 else 0.5
-    metrics = dict(threshold=0.5, threshold_valid=thr,
-                   splits={s: evaluate(preds[preds.split==s], 0.5, n_boot=n_boot, seed=seed) for s in preds.split.unique()},
-                   history=hist)
-    # every split at the threshold fixed on validation: for a fake-only set, the detection rate is the number there is (no AUC)
-    for s in metrics['splits']:
-        v = video_scores(preds[preds.split==s]); metrics['splits'][s]['at_valid_threshold'] = rates_at(v.label, v.p_fake, thr)
+    metrics = _metrics(preds, hist, n_boot, seed)
     lap('evaluate')
     from safetensors.torch import save_file
     atomic_save(out/WEIGHTS, lambda t: save_file({k:v.contiguous() for k,v in model.state_dict().items()}, str(t)))
     atomic_save(out/PREDICTIONS, lambda t: preds.to_csv(t, index=False))
     save_json(metrics, out/METRICS)
-    cfg.update(status='plotting', model=info, prepared=str(prepared), prep=json.loads((prepared/'prep.json').read_text()) if (prepared/'prep.json').is_file() else None, blackbox_prepared={k: str(v) for k, v in bb_prepared.items()} or None,
+    cfg.update(status='plotting', model=info, prepared=str(prepared), prep=json.loads((prepared/PREP_JSON).read_text()) if (prepared/PREP_JSON).is_file() else None, blackbox_prepared={k: str(v) for k, v in bb_prepared.items()} or None,
                n_faces={s:int((faces.split==s).sum()) for s in ('train','valid','test')}, train_videos=train_videos, losses=losses, timings=timings)
     save_json(cfg, out/CONFIG)
     import matplotlib.pyplot as plt

@@ -10,7 +10,7 @@ def _predict(*args, **kw):
 
 def _face_frames(demo, n=60):
     "`n` RGB frames of a demo clip with a face (its frames repeated)."
-    from deepfake_study.data_prep import read_frames
+    from deepfake_study.frames import read_frames
     clip = sorted((demo['raw']/'dfdc'/'dfdc_train_part_0').glob('*.mp4'))[0]
     _, frs = read_frames(clip, 64)
     return clip, [frs[i % len(frs)] for i in range(n)]
@@ -32,7 +32,7 @@ def _avi(fn, frames, claim=None):
 @pytest.mark.parametrize('reader', ['auto', 'av', 'cv2'])
 def test_lying_header_reads_what_the_file_holds(demo, tmp_path, reader):
     "An AVI whose header claims 600 frames and holds 60: every reader spreads its frames over the 60 there are, and says the header lied."
-    from deepfake_study.data_prep import read_frames, frame_indices
+    from deepfake_study.frames import read_frames, frame_indices
     _, frs = _face_frames(demo)
     liar = _avi(tmp_path/'liar.avi', frs, claim=600)
     info = {}
@@ -55,7 +55,7 @@ def test_lying_header_scores_as_the_intact_file(demo, tiny_run, tmp_path):
 
 def test_damaged_frames_make_a_partial_not_an_ok(demo, tiny_run, tmp_path):
     "An AVI of 60 frames whose JPEG data is wiped after the second: whatever the reader, the score from 2 of 8 frames is 'partial', rc 1."
-    from deepfake_study.data_prep import read_frames
+    from deepfake_study.frames import read_frames
     _, frs = _face_frames(demo)
     fn = _avi(tmp_path/'damaged.avi', frs); b = bytearray(fn.read_bytes())
     for m in list(re.finditer(rb'\xff\xd8\xff', bytes(b)))[2:]: b[m.start()+2:m.start()+600] = bytes(598)
@@ -201,7 +201,7 @@ def _rotate_tag(fn, deg):
 @pytest.mark.parametrize('deg', [90, 180, 270])
 def test_rotated_phone_video_reads_upright(demo, tiny_run, tmp_path, deg):
     "A clip stored sideways with a display-matrix rotation: both readers return the same upright frames, and prediction finds the face."
-    from deepfake_study.data_prep import read_frames
+    from deepfake_study.frames import read_frames
     from deepfake_study.predict import load_detector, predict_video
     _, frs = _face_frames(demo, 12)
     upright = _mp4(tmp_path/'upright.mp4', [frs])
@@ -217,7 +217,7 @@ def test_rotated_phone_video_reads_upright(demo, tiny_run, tmp_path, deg):
 
 def test_several_video_streams_read_the_real_clip(demo, tmp_path):
     "An MP4 whose first video stream is a one-frame still and whose second is the clip: the clip is read, and the stream is recorded."
-    from deepfake_study.data_prep import read_frames
+    from deepfake_study.frames import read_frames
     _, frs = _face_frames(demo, 12)
     still = [np.full((32, 32, 3), 128, np.uint8)]
     fn = _mp4(tmp_path/'two.mp4', [still, frs])
@@ -306,7 +306,7 @@ def test_grown_dataset_never_puts_a_group_in_two_splits(demo, tmp_path):
 # --- 15. huge frames
 HUGE = r'''
 import re, sys
-from deepfake_study.data_prep import read_frames
+from deepfake_study.frames import read_frames
 info = {}; idxs, frs = read_frames(sys.argv[1], 8, reader=sys.argv[2], info=info)
 import json; print(json.dumps(dict(n=len(idxs), side=max(max(f.shape[:2]) for f in frs), scaled=info.get('scaled_from'), rss_mb=int(re.search(r'VmHWM:\s+(\d+)', open('/proc/self/status').read())[1])//1024)))  # this process's peak (ru_maxrss keeps the forking parent's)
 '''

@@ -1,7 +1,7 @@
 "Ground truth for frame sampling: a synthetic video whose frame i shows the number i as a bar code, read back through every path of `read_frames` and both readers."
 from pathlib import Path
 import numpy as np, cv2, pytest, av
-from deepfake_study.data_prep import read_frames, frame_indices, VideoReadError
+from deepfake_study.frames import read_frames, frame_indices, VideoReadError
 
 BITS, W, H, N = 8, 128, 64, 150
 
