@@ -33,10 +33,12 @@ _ENV = dict(data='DEEPFAKE_DATA', cache='DEEPFAKE_CACHE', runs='DEEPFAKE_RUNS')
 
 def study_dir(kind:str, # 'data', 'cache' or 'runs'
              )->Path:
-    "Folder for `kind`, from its environment variable (`DEEPFAKE_DATA`, `DEEPFAKE_CACHE`, `DEEPFAKE_RUNS`) or `~/.cache/deepfake_study/<kind>`."
+    """Folder for `kind`, from its environment variable (`DEEPFAKE_DATA`, `DEEPFAKE_CACHE`, `DEEPFAKE_RUNS`) or
+    `~/.cache/deepfake_study/<kind>`."""
     if kind not in _ENV: raise ValueError(f"unknown folder kind {kind!r}; choose one of {sorted(_ENV)}")
     p = os.environ.get(_ENV[kind])
-    p = Path(p).expanduser() if p else Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'deepfake_study'/kind
+    p = Path(p).expanduser() if p else Path(os.environ.get('XDG_CACHE_HOME',
+                                                           Path.home() / '.cache')) / 'deepfake_study' / kind
     p.mkdir(parents=True, exist_ok=True)
     return p
 
@@ -66,7 +68,8 @@ def atomic_write(fn, # destination file
                  **kwargs):
     "Open a temporary file beside `fn` and move it onto `fn` only when the block finishes without error."
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=fn.parent, prefix=f'.{fn.name[:120]}.', suffix='.tmp')  # any legal name leaves room for the temporary one
+    # any legal name leaves room for the temporary one
+    fd, tmp = tempfile.mkstemp(dir=fn.parent, prefix=f'.{fn.name[:120]}.', suffix='.tmp')
     try:
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
@@ -80,7 +83,8 @@ def atomic_write(fn, # destination file
 def atomic_save(fn, # destination file
                 save, # callable taking a temporary path and writing the file there
                ):
-    "Call `save(tmp_path)` and rename the result onto `fn`, for writers that want a path (images, DataFrames, safetensors)."
+    """Call `save(tmp_path)` and rename the result onto `fn`, for writers that want a path (images, DataFrames,
+    safetensors)."""
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
     tmp = fn.parent/f'.{fn.stem[:120]}.{os.getpid()}.tmp{fn.suffix[:16]}'
     try: save(tmp); os.replace(tmp, fn)
@@ -122,14 +126,19 @@ def get_device(device:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:1' or 'mps'
     import torch
     if device in (None, 'auto'):
         if torch.cuda.is_available(): return torch.device('cuda')
-        if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
+        if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available():
+            return torch.device('mps')
         return torch.device('cpu')
     d = torch.device(device)
-    if d.type=='cuda' and not torch.cuda.is_available(): raise RuntimeError(f"device {device!r} asked for, but CUDA is not available here; use --device cpu or auto")
+    if d.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} asked for, but CUDA is not available here; use --device cpu or auto")
     return d
 
 # %% ../nbs/00_core.ipynb #e9980b93
-_PKGS = ['deepfake-study','torch','torchvision','fastai','timm','facenet-pytorch','opencv-python','av','scikit-learn','numpy','pandas']
+_PKGS = [
+    'deepfake-study', 'torch', 'torchvision', 'fastai', 'timm', 'facenet-pytorch', 'opencv-python', 'av',
+    'scikit-learn', 'numpy', 'pandas'
+]
 
 def env_info()->dict:
     "Library versions, Python, platform and the git commit of the working tree (if any)."
@@ -147,7 +156,8 @@ def git_commit(path=None)->str|None:
     try:
         sha = subprocess.run(['git','rev-parse','HEAD'], cwd=path, capture_output=True, text=True, timeout=10)
         if sha.returncode: return None
-        dirty = subprocess.run(['git','status','--porcelain','--untracked-files=no'], cwd=path, capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=path, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
         return sha.stdout.strip() + ('+dirty' if dirty else '')
     except (OSError, subprocess.SubprocessError): return None
 
@@ -159,8 +169,10 @@ def usable_cores()->int:
 
 # %% ../nbs/00_core.ipynb #f9e7a265
 def default_workers(device=None)->int:
-    "Data-loader processes for training on `device`: 0 on a CPU, else up to 8, sharing the cores between the GPUs' processes."
-    # on a CPU the model uses every core and loader processes would only compete with it; on a GPU decoding must keep up,
+    """Data-loader processes for training on `device`: 0 on a CPU, else up to 8, sharing the cores between the GPUs'
+    processes."""
+    # on a CPU the model uses every core and loader processes would only compete with it; on a GPU decoding must
+    # keep up,
     # leaving one core per training process (one per GPU under accelerate/torchrun) for its loop
     if str(getattr(device, 'type', device) or 'cpu').split(':')[0] != 'cuda': return 0
     world = int(os.environ.get('WORLD_SIZE', 1))
@@ -175,21 +187,31 @@ def _die_with_parent():
     except (OSError, AttributeError): pass
 
 # %% ../nbs/00_core.ipynb #2f47f3fb
-PREP_KEYS = ('frames','size','margin','max_faces','detect_max','min_prob','retry_full','encoding','quality')  # the face-prep settings two prepared folders must share to be comparable
-VIDEO_EXTS = ('.mp4','.avi','.mov','.mkv','.webm')  # what counts as a video file in a dataset folder or predict's inputs
-DETECTOR_KEYS = ('size','margin','max_faces','detect_max','min_prob','retry_full')  # those that configure the face detector and crop
-PREP_BEFORE = dict(split='grouped', encoding='png', retry_full=False)  # what a prep.json made before a setting was recorded used
-CROP_ENCODINGS = {'png': '.png', 'jpeg': '.jpg'}  # how crops are stored: lossless PNG, or JPEG at a recorded quality (several times smaller)
-MODES = ('baseline','transfer','finetune')  # where the backbone starts and what the optimizer may change (chapters 02, 03, 04)
+# the face-prep settings two prepared folders must share to be comparable
+PREP_KEYS = ('frames','size','margin','max_faces','detect_max','min_prob','retry_full','encoding','quality')
+# what counts as a video file in a dataset folder or predict's inputs
+VIDEO_EXTS = ('.mp4','.avi','.mov','.mkv','.webm')
+# those that configure the face detector and crop
+DETECTOR_KEYS = ('size','margin','max_faces','detect_max','min_prob','retry_full')
+# what a prep.json made before a setting was recorded used
+PREP_BEFORE = dict(split='grouped', encoding='png', retry_full=False)
+# how crops are stored: lossless PNG, or JPEG at a recorded quality (several times smaller)
+CROP_ENCODINGS = {'png': '.png', 'jpeg': '.jpg'}
+# where the backbone starts and what the optimizer may change (chapters 02, 03, 04)
+MODES = ('baseline','transfer','finetune')
 FAKES = ('dataset','sbi','both')  # train on the dataset's own fakes, on self-blended real faces, or both
 FAKES_ALIASES = {'real': 'dataset'}  # older name of 'dataset', still accepted
-DEMO, DEMO_BLACKBOX = 'demo', 'demo:fakeavceleb'  # the built-in demo's DFDC-layout training set and FakeAVCeleb-layout black-box set
+# the built-in demo's DFDC-layout training set and FakeAVCeleb-layout black-box set
+DEMO, DEMO_BLACKBOX = 'demo', 'demo:fakeavceleb'
 DEMO_ALIASES = {'demo-blackbox': DEMO_BLACKBOX}
 
 def check_fakes(fakes:str)->str:
-    "The canonical name of a `fakes` value: 'dataset', 'sbi' or 'both'; the old 'real' still works, with a deprecation warning."
+    """The canonical name of a `fakes` value: 'dataset', 'sbi' or 'both'; the old 'real' still works, with a deprecation
+    warning."""
     if fakes in FAKES_ALIASES:
-        warnings.warn(f"fakes={fakes!r} is deprecated: it means the dataset's own fakes, now fakes={FAKES_ALIASES[fakes]!r}", DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"fakes={fakes!r} is deprecated: it means the dataset's own fakes, now fakes={FAKES_ALIASES[fakes]!r}",
+            DeprecationWarning, stacklevel=3)
         return FAKES_ALIASES[fakes]
     if fakes not in FAKES: raise ValueError(f"unknown fakes {fakes!r}; choose one of {', '.join(FAKES)}")
     return fakes
@@ -207,11 +229,14 @@ def is_demo(data)->bool:
 
 # %% ../nbs/00_core.ipynb #c672dfcf
 def demo_blackbox(b):
-    "A black-box argument with the demo's names made canonical: 'demo' (as a black-box set), 'demo:fakeavceleb' and 'demo-blackbox' all mean `DEMO_BLACKBOX`."
+    """A black-box argument with the demo's names made canonical: 'demo' (as a black-box set), 'demo:fakeavceleb' and
+    'demo-blackbox' all mean `DEMO_BLACKBOX`."""
     return DEMO_BLACKBOX if str(b) in (DEMO, DEMO_BLACKBOX, *DEMO_ALIASES) else b
 
 # %% ../nbs/00_core.ipynb #4cfe513a
 def run_name(mode:str, arch:str, opt:str, lr:float, fakes:str='dataset', seed:int|None=None)->str:
-    "A run's folder name: `finetune-lite0-adam-lr0.001`, with `-sbi`/`-both` for self-blended training and `-s<seed>` when seeds are compared."
+    """A run's folder name: `finetune-lite0-adam-lr0.001`, with `-sbi`/`-both` for self-blended training and `-s<seed>`
+    when seeds are compared."""
     fakes = check_fakes(fakes)
-    return f"{check_mode(mode)}-{arch}-{opt}-lr{float(lr):g}" + ('' if fakes=='dataset' else f'-{fakes}') + ('' if seed is None else f'-s{int(seed)}')
+    return f"{check_mode(mode)}-{arch}-{opt}-lr{float(lr):g}" + ('' if fakes == 'dataset' else f'-{fakes}') + (
+        '' if seed is None else f'-s{int(seed)}')
