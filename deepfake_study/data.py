@@ -169,12 +169,13 @@ _GREY = (0.2989, 0.5870, 0.1140)  # fastai's grayscale weights (ITU-R 601-2)
 
 # %% ../nbs/01e_data.ipynb #91c48adb
 class BatchAugment:
-    """The training augmentations on a whole uint8 NHWC batch, then scaling to [0, 1] and normalisation, to channels-last NCHW float.
-    The same transforms, probabilities and ranges as the per-image path (`get_augs`): JPEG re-encoding and blur, a horizontal flip,
-    and fastai's `Brightness`, `Contrast` and `Saturation` computed as fastai computes them, in logit space
-    (`sigmoid(S·(k·(logit(x) + logit(b))))`), so pixel values never leave [0, 1].
-    The random draws are made for the whole batch; on a GPU the work runs as tensor ops there, on a CPU image by image with OpenCV:
-    brightness and contrast act on each pixel value alone, so with normalisation they are one 256-entry lookup table per image."""
+    """The training augmentations on a whole uint8 NHWC batch, then scaling to [0, 1] and normalisation, to
+    channels-last NCHW float. The same transforms, probabilities and ranges as the per-image path (`get_augs`):
+    JPEG re-encoding and blur, a horizontal flip, and fastai's `Brightness`, `Contrast` and `Saturation` computed
+    as fastai computes them, in logit space (`sigmoid(S·(k·(logit(x) + logit(b))))`), so pixel values never leave
+    [0, 1]. The random draws are made for the whole batch; on a GPU the work runs as tensor ops there, on a CPU
+    image by image with OpenCV: brightness and contrast act on each pixel value alone, so with normalisation they
+    are one 256-entry lookup table per image."""
     def __init__(self, aug:str, mean, std, train:bool=True):
         names = _aug_names(aug)
         self.names, self.mean, self.std, self.train = set(names) if train else set(), mean, std, train
@@ -296,22 +297,16 @@ def _check_trainable(df:pd.DataFrame, bs:int):
         raise ValueError(f"the training split has {n_tr} crops, fewer than one batch of {bs}: lower bs or add data")
 
 
-def get_dls(
-        faces: pd.DataFrame,  # from `load_faces`, with train and valid rows
-        size: int = 128,
-        bs: int = 32,  # image side, batch size
-        mean=(0.485, 0.456, 0.406),
-        std=(0.229, 0.224, 0.225),  # normalisation of the backbone's pretraining
-        aug: str = DEFAULT_AUG,  # augmentations (training only)
-        workers: int = None,  # data loader processes (default: `default_workers` for the device)
-        device=None,
-        seed: int = 42,
-        fakes:
-    str = 'dataset',  # 'dataset': the dataset's own fakes; 'sbi': self-blended copies of the real faces instead; 'both'
-        loader:
-    str = 'auto',  # 'pil': per-image decoding and transforms; 'cache': the crop cache and batch augmentations; 'auto': `pick_loader`
-        prepared=None,  # the prepared folder `faces` came from (for the crop cache; default: read from the crop paths)
-):
+def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
+            size:int=128, bs:int=32, # image side, batch size
+            mean=(0.485,0.456,0.406), std=(0.229,0.224,0.225), # normalisation of the backbone's pretraining
+            aug:str=DEFAULT_AUG, # augmentations (training only)
+            workers:int=None, # data loader processes (default: `default_workers` for the device)
+            device=None, seed:int=42,
+            fakes:str='dataset', # 'dataset': the dataset's own fakes; 'sbi': self-blended copies of the real faces instead; 'both'
+            loader:str='auto', # 'pil': per-image decoding and transforms; 'cache': the crop cache and batch augmentations; 'auto': `pick_loader`
+            prepared=None, # the prepared folder `faces` came from (for the crop cache; default: read from the crop paths)
+           ):
     "fastai DataLoaders over the train and valid crops (with self-blended fakes made on the fly if `fakes` asks)."
     fakes = check_fakes(fakes)
     loader = pick_loader(loader, device, fakes)

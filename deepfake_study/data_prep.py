@@ -106,7 +106,8 @@ def _save_faces(rec:dict, out, idxs:list, frames:list, info:dict, dets:list, fx,
     elif len(idxs) < info['wanted']/2:
         rec.update(
             status='partial', message=
-            f"only {len(idxs)} distinct frames of the {info['wanted']} asked for could be read (the file claims {info['total']})"
+            f"only {len(idxs)} distinct frames of the {info['wanted']} asked for could be read (the file claims "
+            f"{info['total']})"
         )
     elif 'header_frames' in info:
         rec['message'] = f"the header claims {info['header_frames']} frames; read from the {info['total']} the file holds"
@@ -142,11 +143,10 @@ def _init_worker(settings):
 def _run_one(args): return _process_video(*args)
 
 # %% ../nbs/01_data_prep.ipynb #f5b54024
-def build_tables(
-        out,  # prepared-faces folder
-        index: pd.DataFrame,  # the split index (only its videos are tabled)
-        write: bool = True,  # write `videos.csv` and `faces.csv` (a read-only folder's tables are built in memory only)
-) -> tuple:
+def build_tables(out, # prepared-faces folder
+                 index:pd.DataFrame, # the split index (only its videos are tabled)
+                 write:bool=True, # write `videos.csv` and `faces.csv` (a read-only folder's tables are built in memory only)
+                )->tuple:
     "Rebuild `videos.csv` and `faces.csv` from the per-video records and write them atomically."
     out = Path(out); vrows, frows, nbytes = [], [], []
     for row in index.to_dict('records'):
@@ -203,32 +203,27 @@ def parse_shard(s)->tuple:
     return i,n
 
 # %% ../nbs/01_data_prep.ipynb #aa035951
-def prepare_dataset(
-        src,  # dataset root
-        out,  # output folder for crops and tables
-        layout: str = 'auto',  # auto, dfdc, fakeavceleb, ffpp, celebdf or folder
-        frames: int = 32,  # evenly spaced frames per video
-        size: int = 256,  # crop side
-        margin: float = 0.33,  # box margin on each side
-        max_faces: int = 1,  # faces kept per frame
-        detect_max: int = 960,  # longer side used for detection
-        min_prob: float = 0.9,  # minimum detector confidence
-        retry_full:
-    bool = None,  # detect again at full resolution where the downscaled frame showed no face (default: on, or as `out` was prepared)
-        valid: float = 0.15,
-        test: float = 0.15,  # held-out fractions, by identity
-        seed: int = 42,  # split seed
-        splits:
-    str = 'auto',  # 'auto': the official split where the dataset has one (FF++, Celeb-DF's test list); 'grouped'; or a folder of FF++ split files
-        device: str = 'auto',  # auto, cpu, cuda (every visible GPU, one detector each) or cuda:N
-        workers:
-    int = None,  # CPU: processes over videos (default: one per core, at most 4; 0 runs in-process). Overlapped: decoding threads (default: all cores but two)
-        shard=None,  # 'i/n': process every n-th video starting at i
-        progress: bool = True,  # show a progress bar
-        encoding: str = 'png',  # how crops are stored: 'png' (lossless) or 'jpeg' (several times smaller; at `quality`)
-        quality: int = 95,  # JPEG quality (jpeg only)
-        overlap: bool = None,  # decode, detect and write at once (threads; one detector per GPU); default: on a GPU
-) -> dict:
+def prepare_dataset(src, # dataset root
+                    out, # output folder for crops and tables
+                    layout:str='auto', # auto, dfdc, fakeavceleb, ffpp, celebdf or folder
+                    frames:int=32, # evenly spaced frames per video
+                    size:int=256, # crop side
+                    margin:float=0.33, # box margin on each side
+                    max_faces:int=1, # faces kept per frame
+                    detect_max:int=960, # longer side used for detection
+                    min_prob:float=0.9, # minimum detector confidence
+                    retry_full:bool=None, # detect again at full resolution where the downscaled frame showed no face (default: on, or as `out` was prepared)
+                    valid:float=0.15, test:float=0.15, # held-out fractions, by identity
+                    seed:int=42, # split seed
+                    splits:str='auto', # 'auto': the official split where the dataset has one (FF++, Celeb-DF's test list); 'grouped'; or a folder of FF++ split files
+                    device:str='auto', # auto, cpu, cuda (every visible GPU, one detector each) or cuda:N
+                    workers:int=None, # CPU: processes over videos (default: one per core, at most 4; 0 runs in-process). Overlapped: decoding threads (default: all cores but two)
+                    shard=None, # 'i/n': process every n-th video starting at i
+                    progress:bool=True, # show a progress bar
+                    encoding:str='png', # how crops are stored: 'png' (lossless) or 'jpeg' (several times smaller; at `quality`)
+                    quality:int=95, # JPEG quality (jpeg only)
+                    overlap:bool=None, # decode, detect and write at once (threads; one detector per GPU); default: on a GPU
+                   )->dict:
     "Index, split and extract faces from the dataset at `src` into `out`; resumable. Returns a summary of statuses."
     src, out = Path(src), Path(out)
     if frames < 1: raise ValueError(f"frames={frames}: at least one frame per video")
@@ -245,8 +240,9 @@ def prepare_dataset(
 # %% ../nbs/01_data_prep.ipynb #b589ae08
 @contextlib.contextmanager
 def _exclusive(out):
-    """One writer per output folder: a second prep into `out` while one runs fails at once with a clear message (the lock dies with its process).
-    Yields whether `out` can be written: a folder that cannot (a read-only disk or mount) needs no lock, since nobody writes there."""
+    """One writer per output folder: a second prep into `out` while one runs fails at once with a clear message (the
+    lock dies with its process). Yields whether `out` can be written: a folder that cannot (a read-only disk or
+    mount) needs no lock, since nobody writes there."""
     import fcntl
     try: f = open(Path(out)/'.prep.lock', 'a+')
     except OSError as e:
@@ -257,7 +253,8 @@ def _exclusive(out):
         except BlockingIOError:
             f.seek(0)
             raise ValueError(
-                f"{out} is being prepared by another process ({f.read().strip() or 'pid unknown'}); wait for it or use another folder"
+                f"{out} is being prepared by another process ({f.read().strip() or 'pid unknown'}); wait for it or "
+                "use another folder"
             ) from None
         f.seek(0); f.truncate(); f.write(f"pid {os.getpid()}"); f.flush()
         yield True
@@ -273,14 +270,15 @@ def _keep_splits(index:pd.DataFrame, prev_csv)->pd.DataFrame:
     moved = int((had.notna() & (had != index['split'])).sum())
     if moved:
         log.warning(
-            f"{prev_csv}: the dataset grew; {moved} video(s) of identities prepared before keep their identity's split, so no identity spans two splits"
+            f"{prev_csv}: the dataset grew; {moved} video(s) of identities prepared before keep their identity's "
+            "split, so no identity spans two splits"
         )
     index.loc[had.notna(), 'split'] = had[had.notna()]
     return index
 
 # %% ../nbs/01_data_prep.ipynb #33968b32
-def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, retry_full, valid, test, seed,
-             splits, device, workers, shard, progress, encoding, quality, overlap, writable=True):
+def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, retry_full, valid, test, seed, splits, device, workers, shard, progress,
+                                            encoding, quality, overlap, writable=True):
     lay = layout if layout!='auto' else detect_layout(src)
     raw = index_videos(src, lay, splits)
     official = 'official_split' in raw and raw['official_split'].notna().any()
@@ -306,7 +304,8 @@ def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_
     if (out/VIDEOS_CSV).is_file() and not official: index = _keep_splits(index, out/VIDEOS_CSV)
     if (index.split=='unsplit').any():
         log.warning(
-            f"{src}: {(index.split=='unsplit').sum()} video(s) are in no official split list (e.g. {index.loc[index.split=='unsplit','path'].iloc[0]}); "
+            f"{src}: {(index.split=='unsplit').sum()} video(s) are in no official split list (e.g. "
+            f"{index.loc[index.split=='unsplit','path'].iloc[0]}); "
             "they are prepared and tabled with split 'unsplit', and no chapter trains or tests on them")
     i, n = parse_shard(shard)
     index = index.iloc[i::n].reset_index(drop=True) if n>1 else index
@@ -403,9 +402,10 @@ def _detect_loop(fx, ready, pool, write, fail, batch_frames:int):
 def _prepare_overlapped(todo:list, src, out, settings:dict, devices:list, decoders:int, progress:bool=True,
                         batch_frames:int=128, # at most this many frames per MTCNN call
                         writers:int=None):
-    """Decode, detect and write at once. `decoders` threads read and downscale videos (OpenCV releases the GIL); one thread per
-    device batches MTCNN over the frames of every decoded video waiting for it; a pool of `writers` threads crops, encodes and
-    writes. At most `2*decoders + 2*len(devices)` decoded videos wait in memory. Any failure is that video's record, never the run's."""
+    """Decode, detect and write at once. `decoders` threads read and downscale videos (OpenCV releases the GIL); one
+    thread per device batches MTCNN over the frames of every decoded video waiting for it; a pool of `writers`
+    threads crops, encodes and writes. At most `2*decoders + 2*len(devices)` decoded videos wait in memory. Any
+    failure is that video's record, never the run's."""
     import queue, threading
     from concurrent.futures import ThreadPoolExecutor
     fxs = [FaceExtractor(**{k: settings[k] for k in DETECTOR_KEYS}, device=d) for d in devices]
@@ -420,7 +420,8 @@ def _prepare_overlapped(todo:list, src, out, settings:dict, devices:list, decode
             if _resource(e): stop.append(_stopped(out, rec, e))
             else:
                 log.error(
-                    f"{rec.get('path')}: its record could not be written ({type(e).__name__}: {e}); the next run redoes it"
+                    f"{rec.get('path')}: its record could not be written ({type(e).__name__}: {e}); the next run "
+                    "redoes it"
                 )
         finally: slots.release(); finished.put(rec['status'])
     def fail(rec, rp, e):
@@ -459,26 +460,23 @@ def _prepare_overlapped(todo:list, src, out, settings:dict, devices:list, decode
 
 # %% ../nbs/01_data_prep.ipynb #4ee45839
 @call_parse
-def deepfake_prep(
-    src: str,  # dataset root
-    out: str,  # output folder
-    layout: Param("dataset layout", str, choices=['auto', *LAYOUTS]) = 'auto',
-    frames: int = 32,  # evenly spaced frames per video
-    size: int = 256,  # crop side in pixels
-    margin: float = 0.33,  # box margin on each side, as a fraction of the box
-    max_faces: int = 1,  # faces kept per frame
-    device: str = 'auto',  # auto, cpu, cuda (every visible GPU) or cuda:N
-    workers: int = None,  # CPU: processes over videos; overlapped (GPU): decoding threads
-    shard: str = None,  # i/n: process every n-th video starting at i
-    seed: int = 42,  # split seed
-    splits: str = 'auto',  # auto (official where the dataset has one), grouped, or a folder of FF++ split files
-    encoding: Param("crop storage: lossless PNG or JPEG (several times smaller)", str, choices=['png', 'jpeg']) = 'png',
-    quality: int = 95,  # JPEG quality
-    overlap: Param("decode, detect and write at once (default: on a GPU)", str, choices=['auto', 'yes', 'no']) = 'auto',
-    retry_full: Param(
-        "detect again at full resolution where the downscaled frame showed no face (default: on, or as OUT was prepared)",
-        str, choices=['auto', 'yes', 'no']) = 'auto',
-):
+def deepfake_prep(src:str, # dataset root
+                  out:str, # output folder
+                  layout:Param("dataset layout", str, choices=['auto',*LAYOUTS])='auto',
+                  frames:int=32, # evenly spaced frames per video
+                  size:int=256, # crop side in pixels
+                  margin:float=0.33, # box margin on each side, as a fraction of the box
+                  max_faces:int=1, # faces kept per frame
+                  device:str='auto', # auto, cpu, cuda (every visible GPU) or cuda:N
+                  workers:int=None, # CPU: processes over videos; overlapped (GPU): decoding threads
+                  shard:str=None, # i/n: process every n-th video starting at i
+                  seed:int=42, # split seed
+                  splits:str='auto', # auto (official where the dataset has one), grouped, or a folder of FF++ split files
+                  encoding:Param("crop storage: lossless PNG or JPEG (several times smaller)", str, choices=['png','jpeg'])='png',
+                  quality:int=95, # JPEG quality
+                  overlap:Param("decode, detect and write at once (default: on a GPU)", str, choices=['auto','yes','no'])='auto',
+                  retry_full:Param("detect again at full resolution where the downscaled frame showed no face (default: on, or as OUT was prepared)", str, choices=['auto','yes','no'])='auto',
+                 ):
     "Extract aligned face crops from every video of a dataset into OUT (resumable)."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
     try: prepare_dataset(src, out, layout=layout, frames=frames, size=size, margin=margin, max_faces=max_faces,

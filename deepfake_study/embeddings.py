@@ -57,8 +57,7 @@ def get_embeddings(faces:pd.DataFrame, # faces with `fn` (from `load_faces`)
     return X
 
 # %% ../nbs/05_embeddings.ipynb #6942af20
-def triplet_projection(X: np.ndarray, y: np.ndarray, dim: int = 128, margin: float = 1.0, epochs: int = 30,
-                       bs: int = 128, seed: int = 0):
+def triplet_projection(X:np.ndarray, y:np.ndarray, dim:int=128, margin:float=1.0, epochs:int=30, bs:int=128, seed:int=0):
     """Train a linear+ReLU+linear projection with a triplet loss; returns a function mapping features to `dim`-d
     embeddings."""
     g = torch.Generator().manual_seed(seed)

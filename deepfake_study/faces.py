@@ -65,16 +65,13 @@ _NONE = (np.zeros((0,4), np.float32), np.zeros(0, np.float32), np.zeros((0,5,2),
 # %% ../nbs/00c_faces.ipynb #d4e68958
 class FaceExtractor:
     "Batched MTCNN face detection on downscaled frames, with square crops from full-resolution frames."
-    def __init__(
-            self,
-            size: int = 256,  # crop side in pixels
-            margin: float = 0.33,  # widen the box by this fraction on each side
-            max_faces: int = 1,  # faces kept per frame (most confident first)
-            detect_max: int = 960,  # longer side of the frame used for detection (0: full resolution)
-            min_prob: float = 0.9,  # drop detections below this confidence
-            retry_full:
-        bool = True,  # detect again at full resolution on frames where the downscaled frame showed no face
-            device: str = 'auto'):
+    def __init__(self, size:int=256, # crop side in pixels
+                 margin:float=0.33, # widen the box by this fraction on each side
+                 max_faces:int=1, # faces kept per frame (most confident first)
+                 detect_max:int=960, # longer side of the frame used for detection (0: full resolution)
+                 min_prob:float=0.9, # drop detections below this confidence
+                 retry_full:bool=True, # detect again at full resolution on frames where the downscaled frame showed no face
+                 device:str='auto'):
         from facenet_pytorch import MTCNN
         self.size, self.margin, self.max_faces, self.detect_max, self.min_prob, self.retry_full = size, margin, max_faces, detect_max, min_prob, retry_full
         self.device = get_device(device)
@@ -145,13 +142,9 @@ def _detect_groups(self:FaceExtractor, flat:list, scales:list, res:list, batch:i
 
 # %% ../nbs/00c_faces.ipynb #56a704fc
 @patch
-def detect_sparse(
-        self: FaceExtractor,
-        frames: list,
-        every: int = 1,  # frames of one video; detect on every `every`-th (the last included) to start
-        min_iou:
-    float = SPARSE_MIN_IOU,  # two detected frames agree when their faces pair up one to one with at least this IoU
-) -> list:
+def detect_sparse(self:FaceExtractor, frames:list, every:int=1, # frames of one video; detect on every `every`-th (the last included) to start
+                  min_iou:float=SPARSE_MIN_IOU, # two detected frames agree when their faces pair up one to one with at least this IoU
+                 )->list:
     """`detect` on every `every`-th frame, then on the middle frame of any gap whose two ends disagree, until every
     gap's ends agree or no frame is left between them. Ends agree when both found the same number of faces (at least
     one) and the faces pair up by IoU; the frames between get the paired boxes interpolated. So a face that moved,
@@ -180,12 +173,9 @@ def detect_sparse(
 
 # %% ../nbs/00c_faces.ipynb #4de6e802
 @patch
-def extract(
-        self: FaceExtractor,
-        frames: list,  # frames of one video, HWC uint8
-        detect_every:
-    int = 1,  # run the detector on every n-th frame only, carrying boxes to the frames between (prediction's speed-up)
-) -> list:
+def extract(self:FaceExtractor, frames:list, # frames of one video, HWC uint8
+            detect_every:int=1, # run the detector on every n-th frame only, carrying boxes to the frames between (prediction's speed-up)
+           )->list:
     "Face records (frame position, face rank, box, prob, landmarks in crop pixels, crop) for a list of frames."
     return self.crops(frames, self.detect_sparse(frames, detect_every))
 

@@ -27,7 +27,8 @@ class VideoReadError(RuntimeError):
 class _NotForAv(Exception): "A file the PyAV reader leaves to OpenCV: its frames cannot be numbered by presentation timestamp (missing, shared, or packets lost to damage)."
 
 def _h264_nal(pkt, nal_len:int)->tuple:
-    "`(is_reference, is_idr)` of an H.264 packet in MP4 form (NAL units prefixed by their length): `(True, False)` when it shows no slice."
+    "`(is_reference, is_idr)` of an H.264 packet in MP4 form (NAL units prefixed by their length): `(True, False)` "
+    "when it shows no slice."
     b = memoryview(pkt); i = 0
     while i + nal_len < len(b):
         size, h = int.from_bytes(b[i:i+nal_len], 'big'), b[i+nal_len]
@@ -36,7 +37,8 @@ def _h264_nal(pkt, nal_len:int)->tuple:
     return True, False
 
 def _plan(pk:list, want:set)->list:
-    "Which packets (decode order, each `(pts, keyframe, reference, idr, ...)`; further fields are ignored) must reach the decoder to output the frames whose pts are in `want`."
+    "Which packets (decode order, each `(pts, keyframe, reference, idr, ...)`; further fields are ignored) must "
+    "reach the decoder to output the frames whose pts are in `want`."
     starts = [j for j,p in enumerate(pk) if p[1] and (j == 0 or p[3] is not False)] or [0]
     if starts[0] != 0: starts.insert(0, 0)
     ends = starts[1:] + [len(pk)]
@@ -56,7 +58,8 @@ def _fit(w:int, h:int, max_side:int=MAX_SIDE)->tuple:
     return (w, h) if s >= 1 else (max(1, round(w*s)), max(1, round(h*s)))
 
 def _upright(a:np.ndarray, rotation)->np.ndarray:
-    "A decoded frame turned as players show it: its stream's display matrix says `rotation` degrees (a phone held sideways: 90, 180, 270)."
+    "A decoded frame turned as players show it: its stream's display matrix says `rotation` degrees (a phone held "
+    "sideways: 90, 180, 270)."
     k = int(round((rotation or 0)/90)) % 4
     return np.ascontiguousarray(np.rot90(a, k)) if k else a
 
@@ -222,14 +225,12 @@ def _have_av()->bool:
 READERS = ('auto', 'av', 'cv2')
 
 # %% ../nbs/00b_frames.ipynb #9e8211b5
-def read_frames(
-    fn,  # video file
-    n: int = 32,  # evenly spaced frames to read
-    seek_gap: int = 60,  # OpenCV reader: seek rather than decode through gaps longer than this
-    info: dict = None,  # if given, filled with the frame count the file reports and how many frames were asked of it
-    reader:
-    str = 'auto',  # 'av' (PyAV: decodes only the packets the frames need), 'cv2' (OpenCV), or 'auto': PyAV when installed, OpenCV for what it leaves out
-) -> tuple:
+def read_frames(fn, # video file
+                n:int=32, # evenly spaced frames to read
+                seek_gap:int=60, # OpenCV reader: seek rather than decode through gaps longer than this
+                info:dict=None, # if given, filled with the frame count the file reports and how many frames were asked of it
+                reader:str='auto', # 'av' (PyAV: decodes only the packets the frames need), 'cv2' (OpenCV), or 'auto': PyAV when installed, OpenCV for what it leaves out
+               )->tuple:
     """`(indices, frames)` with frames as RGB uint8 arrays (only frames really decoded: stale repeats after a seek are
     dropped); raises `VideoReadError` on files that do not decode."""
     if n < 1: raise ValueError(f"frames={n}: at least one frame must be read")

@@ -34,10 +34,12 @@ def _dedupe(df, dataset):
             a, b = g.iloc[0], g.iloc[1]
             where = lambda r: str(r['row']) if 'row' in r and not pd.isna(r['row']) else 'an entry'
             raise MetadataError(
-                f"{dataset} metadata lists {pth!r} twice with different values ({where(a)}: label {a['label']}, {where(b)}: label {b['label']})"
+                f"{dataset} metadata lists {pth!r} twice with different values ({where(a)}: label {a['label']}, "
+                f"{where(b)}: label {b['label']})"
             )
     log.warning(
-        f"{dataset} metadata lists {dup.path.nunique()} video(s) more than once with the same values; kept once, e.g. {dup.path.iloc[0]!r}"
+        f"{dataset} metadata lists {dup.path.nunique()} video(s) more than once with the same values; kept once, "
+        f"e.g. {dup.path.iloc[0]!r}"
     )
     return df.drop_duplicates('path', keep='first')
 
@@ -214,11 +216,10 @@ def _ffpp_split_files(splits=None, root=None)->Path:
     from importlib.resources import files
     return Path(str(files('deepfake_study')/'ffpp_splits'))
 
-def ffpp_official_split(
-        index: pd.DataFrame,  # from `index_ffpp`
-        splits=None,  # folder with train.json, val.json and test.json (default: found beside the data, else shipped)
-        root=None,  # the FF++ root, searched for split files
-) -> pd.Series:
+def ffpp_official_split(index:pd.DataFrame, # from `index_ffpp`
+                        splits=None, # folder with train.json, val.json and test.json (default: found beside the data, else shipped)
+                        root=None, # the FF++ root, searched for split files
+                       )->pd.Series:
     """Each video's split in FF++'s official pair lists ('train', 'valid', 'test'), or None where its ids are in no list
     (the actors of DeepFakeDetection, or ids outside the lists)."""
     d = _ffpp_split_files(splits, root); of = {}
@@ -299,10 +300,9 @@ def _celebdf_test_list(fn, known:dict)->set:
     if missing: log.warning(f"{fn}: {len(missing)} listed test video(s) are not in the folder, e.g. {missing[0]}")
     return set(listed)
 
-def index_celebdf(
-        root,  # folder holding Celeb-real/, YouTube-real/ and Celeb-synthesis/
-        test_list: str = 'List_of_testing_videos.txt',  # the official test list, relative to `root` (used when present)
-) -> pd.DataFrame:
+def index_celebdf(root, # folder holding Celeb-real/, YouTube-real/ and Celeb-synthesis/
+                  test_list:str='List_of_testing_videos.txt', # the official test list, relative to `root` (used when present)
+                 )->pd.DataFrame:
     "Index a Celeb-DF folder; videos in the official test list get `official_split='test'`."
     root, rows = Path(root), []
     for sub, lbl in CELEBDF_DIRS.items():
@@ -421,16 +421,15 @@ def detect_layout(root)->str:
     if _dfdc_test_dir(root) is not None: return 'dfdc_test'
     if (root/'real').is_dir() or (root/'fake').is_dir() or any(root.glob('*.csv')): return 'folder'
     raise MetadataError(
-        f"{root}: cannot tell the layout (no meta_data.csv, FF++ folders, Celeb-DF folders, dataset.json, metadata.json, labels.csv + videos/, real/ + fake/ or CSV)"
+        f"{root}: cannot tell the layout (no meta_data.csv, FF++ folders, Celeb-DF folders, dataset.json, "
+        "metadata.json, labels.csv + videos/, real/ + fake/ or CSV)"
     )
 
 # %% ../nbs/00a_layouts.ipynb #229665a3
-def index_videos(
-    root,  # dataset root
-    layout: str = 'auto',  # auto or one of `LAYOUTS`: dfdc, dfdc_test, dfdc_preview, fakeavceleb, ffpp, celebdf, folder
-    splits:
-    str = 'auto',  # 'auto': the dataset's official split where it has one; 'grouped': identity-grouped random; or a folder of FF++ split files
-) -> pd.DataFrame:
+def index_videos(root, # dataset root
+                 layout:str='auto', # auto or one of `LAYOUTS`: dfdc, dfdc_test, dfdc_preview, fakeavceleb, ffpp, celebdf, folder
+                 splits:str='auto', # 'auto': the dataset's official split where it has one; 'grouped': identity-grouped random; or a folder of FF++ split files
+                )->pd.DataFrame:
     """One tidy table of videos for the dataset at `root`, with an `official_split` column where an official split
     applies."""
     if layout=='auto': layout = detect_layout(root)

@@ -147,13 +147,9 @@ def best_threshold(y, p)->float:
     return float(np.clip(thr[np.argmax(tpr-fpr)], 0, 1))
 
 # %% ../nbs/01b_metrics.ipynb #60f4df9c
-def paired_difference(
-        a: pd.DataFrame,
-        b: pd.DataFrame,  # video-level tables (video, label, p_fake) of two models on the same videos
-        metric: str = 'auc',  # a key of `binary_metrics`
-        n_boot: int = 1000,
-        seed: int = 0,
-        alpha: float = 0.05) -> dict:
+def paired_difference(a:pd.DataFrame, b:pd.DataFrame, # video-level tables (video, label, p_fake) of two models on the same videos
+                      metric:str='auc', # a key of `binary_metrics`
+                      n_boot:int=1000, seed:int=0, alpha:float=0.05)->dict:
     "`metric(a) - metric(b)` on the same videos with a paired bootstrap CI."
     m = a[['video', 'label', 'p_fake']].merge(b[['video', 'label', 'p_fake']], on='video', suffixes=('_a', '_b'),
                                               validate='one_to_one')

@@ -41,12 +41,14 @@ def load_state_dict(fn)->dict:
         try: return load_file(str(fn))
         except Exception as e:
             raise ValueError(
-                f"{fn}: not a valid safetensors file, refused ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+                f"{fn}: not a valid safetensors file, refused "
+                f"({str(e).splitlines()[0] if str(e) else type(e).__name__})"
             ) from None
     try: sd = torch.load(fn, map_location='cpu', weights_only=True)
     except Exception as e:
         raise ValueError(
-            f"{fn}: refused to load: not a plain tensor checkpoint (only safetensors or weights-only state dicts are read; "
+            f"{fn}: refused to load: not a plain tensor checkpoint (only safetensors or weights-only state dicts are "
+            "read; "
             f"a pickled model or Learner is never unpickled). Detail: {str(e).splitlines()[0]}") from None
     for k in ('state_dict','model'):
         if isinstance(sd, dict) and k in sd and isinstance(sd[k], dict): sd = sd[k]
@@ -94,7 +96,8 @@ def pretrained_weights(arch:str, # timm name or alias
         return m.state_dict(), 'hub'
     raise WeightsUnavailable(
         f"no pretrained weights for {arch!r}: this machine is offline and none are available locally. "
-        f"Pass weights='path/to/{arch}.safetensors' (or --weights), put the file in $DEEPFAKE_WEIGHTS/{arch}.safetensors, "
+        f"Pass weights='path/to/{arch}.safetensors' (or --weights), put the file in "
+        f"$DEEPFAKE_WEIGHTS/{arch}.safetensors, "
         f"run once online so timm can fetch them, use arch='tf_efficientnet_lite0' whose weights ship in a package, "
         f"or pretrained=False to train from scratch.")
 

@@ -83,7 +83,8 @@ class Detector:
         bad = [k for k, v in self.model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
         if bad:
             raise ValueError(
-                f"{run}: refused: {len(bad)} weight tensors hold NaN or inf (first: {bad[0]}); the run's training diverged or its file is damaged"
+                f"{run}: refused: {len(bad)} weight tensors hold NaN or inf (first: {bad[0]}); the run's training "
+                "diverged or its file is damaged"
             )
         m = self.cfg['model']
         self.size, self.mean, self.std = self.cfg['params']['size'], m['mean'], m['std']
@@ -193,15 +194,13 @@ def _score(det, res:dict, idxs:list, frs:list, agg:str, detect_every:int, crops:
     res['seconds']['classify'] = t3-t2
     return res
 
-def predict_video(
-        path,  # a video file
-        model,  # a `Detector` or a run folder
-        frames: int = 32,  # evenly spaced frames to read
-        agg: str = 'mean',  # mean or confident
-        detect_every:
-    int = 4,  # detect faces on every n-th sampled frame, and between two where the faces moved or changed; boxes are interpolated on the rest (1: every frame, as data prep does)
-        crops: bool = False,  # also return the scored face crops (`crops`, one per entry of `frame_probs`)
-) -> dict:
+def predict_video(path, # a video file
+                  model, # a `Detector` or a run folder
+                  frames:int=32, # evenly spaced frames to read
+                  agg:str='mean', # mean or confident
+                  detect_every:int=4, # detect faces on every n-th sampled frame, and between two where the faces moved or changed; boxes are interpolated on the rest (1: every frame, as data prep does)
+                  crops:bool=False, # also return the scored face crops (`crops`, one per entry of `frame_probs`)
+                 )->dict:
     "Fake probability of one video, with per-frame probabilities, faces found, the aggregation used and a status."
     det = model if isinstance(model, Detector) else load_detector(model)
     _check(agg, frames, detect_every)
@@ -251,7 +250,8 @@ def _pooled(det, paths:list, frames:int, agg:str, detect_every:int, workers:int)
             try: solo.submit(int).result()
             except BrokenProcessPool:
                 raise RuntimeError(
-                    "predict_videos: a worker process cannot start (does the run folder still load?); run with workers=0 to see why"
+                    "predict_videos: a worker process cannot start (does the run folder still load?); run with "
+                    "workers=0 to see why"
                 ) from None
             try: return solo.submit(m._predict_one, *job(path)).result()
             except BrokenProcessPool:
@@ -283,22 +283,19 @@ def _pooled(det, paths:list, frames:int, agg:str, detect_every:int, workers:int)
     finally: ex.shutdown(wait=False, cancel_futures=True)
 
 # %% ../nbs/01h_predict.ipynb #eb8a24a3
-def predict_videos(
-    paths: list,  # video files
-    model,  # a `Detector` or a run folder
-    frames: int = 32,
-    agg: str = 'mean',
-    detect_every: int = 4,  # as in `predict_video`
-    workers:
-    int = None,  # CPU: processes, each scoring whole videos (0 or 1: in this process). GPU: videos decoded ahead in threads. Default: `predict_workers`
-):
-    """`predict_video` for each path, in order, as a generator. On a GPU, `workers` threads decode the next videos (OpenCV and PyAV
-    release the GIL) while the detector works on this one; at most `workers`+1 decoded videos wait in memory. On a CPU, `workers`
-    processes each load the detector from its run folder and score whole videos, the cores shared out between them; a video
-    whose process dies (a decoder that crashes on it) gets status 'error' and the others go on, where in one process the
-    crash would end the run. Each process has whole cores to itself instead of sharing them thread by thread: on a 2-core
-    CPU about as fast as one process on average, and steadier. Starting the processes costs seconds, so by default they start only for
-    `POOL_MIN_VIDEOS` videos or more."""
+def predict_videos(paths:list, # video files
+                   model, # a `Detector` or a run folder
+                   frames:int=32, agg:str='mean', detect_every:int=4, # as in `predict_video`
+                   workers:int=None, # CPU: processes, each scoring whole videos (0 or 1: in this process). GPU: videos decoded ahead in threads. Default: `predict_workers`
+                  ):
+    """`predict_video` for each path, in order, as a generator. On a GPU, `workers` threads decode the next videos
+    (OpenCV and PyAV release the GIL) while the detector works on this one; at most `workers`+1 decoded videos wait
+    in memory. On a CPU, `workers` processes each load the detector from its run folder and score whole videos, the
+    cores shared out between them; a video whose process dies (a decoder that crashes on it) gets status 'error'
+    and the others go on, where in one process the crash would end the run. Each process has whole cores to itself
+    instead of sharing them thread by thread: on a 2-core CPU about as fast as one process on average, and
+    steadier. Starting the processes costs seconds, so by default they start only for `POOL_MIN_VIDEOS` videos or
+    more."""
     det = model if isinstance(model, Detector) else load_detector(model)
     _check(agg, frames, detect_every)
     paths = list(paths)
@@ -338,19 +335,16 @@ FIELDS = ['path','p_fake','label','frames_read','frames_detected','faces_found',
 
 # %% ../nbs/01h_predict.ipynb #c5ecd5c6
 @call_parse
-def deepfake_predict(
-    inputs: Param("videos, folders or glob patterns", str, nargs='+'),
-    model: Param("run folder of a trained detector", str, required=True) = None,
-    frames: int = 32,  # evenly spaced frames per video
-    agg: Param("frame aggregation", str, choices=list(AGGREGATIONS)) = 'mean',
-    detect_every:
-    int = 4,  # detect faces on every n-th sampled frame (and where faces moved between two), interpolating boxes on the rest (1: every frame)
-    device: Param("device", str, choices=['auto', 'cpu', 'cuda']) = 'auto',
-    format: Param("output format", str, choices=['jsonl', 'csv']) = 'jsonl',
-    out: str = None,  # write here instead of standard output
-    workers:
-    int = None,  # CPU: processes scoring videos, so a decoder crash costs one video (default: one per core, at most 4, from 16 videos on); GPU: videos decoded ahead in threads (default: up to 8)
-):
+def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs='+'),
+                     model:Param("run folder of a trained detector", str, required=True)=None,
+                     frames:int=32, # evenly spaced frames per video
+                     agg:Param("frame aggregation", str, choices=list(AGGREGATIONS))='mean',
+                     detect_every:int=4, # detect faces on every n-th sampled frame (and where faces moved between two), interpolating boxes on the rest (1: every frame)
+                     device:Param("device", str, choices=['auto','cpu','cuda'])='auto',
+                     format:Param("output format", str, choices=['jsonl','csv'])='jsonl',
+                     out:str=None, # write here instead of standard output
+                     workers:int=None, # CPU: processes scoring videos, so a decoder crash costs one video (default: one per core, at most 4, from 16 videos on); GPU: videos decoded ahead in threads (default: up to 8)
+                    ):
     "Score videos with a trained detector: one line per video."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
     def fail(msg): print(f"deepfake_predict: error: {msg}", file=sys.stderr); sys.exit(2)

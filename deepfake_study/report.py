@@ -214,57 +214,53 @@ def _drop(r, s, n_boot:int, seed:int=0)->str:
         dict(diff=f(a) - f(b),
              ci=[float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))] if n else None))
 
-# %% ../nbs/07_report.ipynb #39975ee2
-def study_summary(df:pd.DataFrame, # from `collect_runs`
-                  runs, # the runs folder (for the embedding and SBI comparisons)
-                  n_boot:int=1000)->pd.DataFrame:
-    """The study's questions, answered with numbers computed from the run folders: each with its 95% CI and the runs it
-    comes from. Runs are chosen by validation AUC, never by a test set."""
-    runs, rows = Path(runs), []
-    add = lambda q, a, src: rows.append(dict(question=q, answer=a, runs=', '.join(dict.fromkeys(src))))
-    d = _trained(df)
-    if not len(d): return pd.DataFrame(columns=['question','answer','runs'])
-    bbs, real = blackbox_names(d), d[d['fakes'].fillna('dataset')=='dataset']
+# %% ../nbs/07_report.ipynb #9a00deec
+def _q_best(d, bbs, add, n_boot):
+    "The best detector by validation AUC, on the holdout and on each black-box set, and its drop between them."
     best = _pick(d)
-    if best is not None:
-        add(
-            'Best detector on the holdout set',
-            f"{best['name']}: holdout AUC {_auc(best, 'test')} (highest validation AUC, {best['valid_auc']:.3f}, of {len(d)} runs)",
-            [best['name']])
-        for s in bbs:
-            a = d[f'{s}_auc'].dropna() if f'{s}_auc' in d else []
-            if len(a):
-                top = d.loc[a.idxmax()]
-                add(
-                    f'Best detector on {split_label(s)}',
-                    f"the holdout choice, {best['name']}: {_auc(best, s)}; over all {len(a)} runs {a.min():.3f} to {a.max():.3f} "
-                    f"(highest: {top['name']}, a choice made on this set itself, so optimistic)",
-                    [best['name'], top['name']])
-            elif not pd.isna(best.get(f'{s}_detection_rate')):
-                add(
-                    f'Best detector on {split_label(s)}',
-                    f"a fake-only set, so no AUC: {best['name']} detects {best[f'{s}_detection_rate']:.3f} "
-                    f"[{best[f'{s}_detection_ci'][0]:.2f}, {best[f'{s}_detection_ci'][1]:.2f}] of {int(best[f'{s}_n_fake'])} fakes at its validation threshold",
-                    [best['name']])
-        drops = [f"{split_label(s)} {x}" for s in bbs if (x := _drop(best, s, n_boot)) is not None]
-        if drops: add('Holdout → black-box drop in AUC', f"{best['name']}: " + '; '.join(drops), [best['name']])
+    if best is None: return
+    add('Best detector on the holdout set',
+        f"{best['name']}: holdout AUC {_auc(best, 'test')} "
+        f"(highest validation AUC, {best['valid_auc']:.3f}, of {len(d)} runs)", [best['name']])
+    for s in bbs:
+        a = d[f'{s}_auc'].dropna() if f'{s}_auc' in d else []
+        if len(a):
+            top = d.loc[a.idxmax()]
+            add(f'Best detector on {split_label(s)}',
+                f"the holdout choice, {best['name']}: {_auc(best, s)}; over all {len(a)} runs {a.min():.3f} to "
+                f"{a.max():.3f} "
+                f"(highest: {top['name']}, a choice made on this set itself, so optimistic)", [best['name'], top['name']])
+        elif not pd.isna(best.get(f'{s}_detection_rate')):
+            lo, hi = best[f'{s}_detection_ci']
+            add(f'Best detector on {split_label(s)}',
+                f"a fake-only set, so no AUC: {best['name']} detects {best[f'{s}_detection_rate']:.3f} [{lo:.2f}, "
+                f"{hi:.2f}] "
+                f"of {int(best[f'{s}_n_fake'])} fakes at its validation threshold", [best['name']])
+    drops = [f"{split_label(s)} {x}" for s in bbs if (x := _drop(best, s, n_boot)) is not None]
+    if drops: add('Holdout → black-box drop in AUC', f"{best['name']}: " + '; '.join(drops), [best['name']])
+
+def _q_pairs(real, bbs, add, n_boot):
+    "Fine-tuning against frozen transfer per architecture, and SGD against Adam per architecture and mode."
     for arch, g in real.groupby('arch', sort=True):
         ft, tr = _pick(g[g['mode']=='finetune']), _pick(g[g['mode']=='transfer'])
         if ft is not None and tr is not None:
             add(f'Fine-tuning vs frozen transfer ({arch})',
-                f"AUC of {ft['name']} minus {tr['name']}: " + _versus(ft, tr,
-                                                                      ('test', *bbs), n_boot), [ft['name'], tr['name']])
+                f"AUC of {ft['name']} minus {tr['name']}: " + _versus(ft, tr, ('test', *bbs), n_boot), [ft['name'], tr['name']])
     for (arch, mode), g in real.groupby(['arch','mode'], sort=True):
         sgd, adam = _pick(g[g['opt']=='sgd']), _pick(g[g['opt']=='adam'])
         if sgd is not None and adam is not None:
-            add(f'SGD vs Adam ({arch} {mode})',
-                f"AUC of {sgd['name']} minus {adam['name']}: " + _versus(sgd, adam, ('test', *bbs), n_boot),
-                [sgd['name'], adam['name']])
+            add(f'SGD vs Adam ({arch} {mode})', f"AUC of {sgd['name']} minus {adam['name']}: "
+                + _versus(sgd, adam, ('test', *bbs), n_boot), [sgd['name'], adam['name']])
+
+# %% ../nbs/07_report.ipynb #525ce111
+def _q_embeddings(runs, bbs, add):
+    "Each embedding comparison: the better of KNN and SVM (by cross-validated AUC on the training split) against the "
+    "network head."
     for c in sorted(runs.glob('*/comparison.csv')) if runs.is_dir() else []:
         try:
             t = pd.read_csv(c)
-            src = json.loads(
-                (c.parent / CONFIG).read_text()).get('params', {}).get('run') if (c.parent / CONFIG).is_file() else None
+            cfg = c.parent/CONFIG
+            src = json.loads(cfg.read_text()).get('params', {}).get('run') if cfg.is_file() else None
         except (OSError, ValueError): continue  # an unreadable comparison is shown as such in its own section
         if not {'model', 'split', 'auc', 'auc_ci', 'cv_auc'} <= set(t.columns): continue
         cl = t[t.model.isin(['knn','svm'])].dropna(subset=['cv_auc'])
@@ -274,32 +270,47 @@ def study_summary(df:pd.DataFrame, # from `collect_runs`
         for s in ('test', *bbs):
             a, h = t[(t.model==k)&(t.split==s)], t[(t.model=='network head')&(t.split==s)]
             if len(a) and len(h) and not pd.isna(a.auc.iloc[0]):
-                parts.append(
-                    f"{split_label(s)} {k.upper()} {fmt_ci(a.auc.iloc[0], _as_ci(a.auc_ci.iloc[0]))} vs head {fmt_ci(h.auc.iloc[0], _as_ci(h.auc_ci.iloc[0]))}"
-                )
+                ka, hd = fmt_ci(a.auc.iloc[0], _as_ci(a.auc_ci.iloc[0])), fmt_ci(h.auc.iloc[0], _as_ci(h.auc_ci.iloc[0]))
+                parts.append(f"{split_label(s)} {k.upper()} {ka} vs head {hd}")
         if parts:
             add(f'KNN/SVM on the embeddings vs the network head ({src or c.parent.name})',
                 f"{k.upper()} (best of KNN and SVM by cross-validated AUC on the training split): " + '; '.join(parts),
                 [c.parent.name])
+
+def _q_sbi(runs, df, d, add):
+    "Self-blended training against its ordinary twin: paired per black-box set, and averaged over seeds."
     t = read_generalization(runs/GENERALIZATION)['sbi_vs_real']
-    if t is not None and {'dataset', 'sbi_run', 'reference_run', 'videos', 'real_videos', 'diff', 'diff_ci'} <= set(
-            t.columns):
+    if t is not None and {'dataset', 'sbi_run', 'reference_run', 'videos', 'real_videos', 'diff', 'diff_ci'} <= set(t.columns):
         for ds, g in t.groupby('dataset', sort=False):
             ok = lambda r: min(r.real_videos, r.videos - r.real_videos) >= 2
-            per = '; '.join(f"{r.sbi_run} " +
-                            (_diff(dict(diff=r.diff, ci=_as_ci(r.diff_ci))
-                                   ) if ok(r) else f"n/a ({int(r.real_videos)} real of {int(r.videos)} videos)")
+            per = '; '.join(f"{r.sbi_run} " + (_diff(dict(diff=r.diff, ci=_as_ci(r.diff_ci))) if ok(r)
+                                               else f"n/a ({int(r.real_videos)} real of {int(r.videos)} videos)")
                             for r in g.itertuples())
             add(f'Self-blended images vs ordinary fine-tuning ({ds})',
                 f"AUC of SBI minus its ordinary twin, paired over {int(g.videos.iloc[0])} videos: {per}",
                 [*g.sbi_run, *g.reference_run])
     so = sbi_over_seeds(df)
     for r in (so[so.seeds >= 2].itertuples() if len(so) else []):
-        add(
-            f'Self-blended images vs ordinary fine-tuning over seeds ({r.split})',
+        add(f'Self-blended images vs ordinary fine-tuning over seeds ({r.split})',
             f"{r.setting}: AUC difference (SBI − ordinary) {r.mean_diff:+.3f} on average over {r.seeds} seeds "
             f"(sd {r.sd_diff:.3f}; per seed {r.per_seed})",
             [n for n in d['name'] if _base_name(n) in (r.setting, f'{r.setting}-{r.fakes}')])
+
+# %% ../nbs/07_report.ipynb #6e541e07
+def study_summary(df:pd.DataFrame, # from `collect_runs`
+                  runs, # the runs folder (for the embedding and SBI comparisons)
+                  n_boot:int=1000)->pd.DataFrame:
+    "The study's questions, answered from the run folders, each with its 95% CI and its runs (chosen by validation "
+    "AUC)."
+    runs, rows = Path(runs), []
+    add = lambda q, a, src: rows.append(dict(question=q, answer=a, runs=', '.join(dict.fromkeys(src))))
+    d = _trained(df)
+    if not len(d): return pd.DataFrame(columns=['question','answer','runs'])
+    bbs = blackbox_names(d)
+    _q_best(d, bbs, add, n_boot)
+    _q_pairs(d[d['fakes'].fillna('dataset')=='dataset'], bbs, add, n_boot)
+    _q_embeddings(runs, bbs, add)
+    _q_sbi(runs, df, d, add)
     return pd.DataFrame(rows, columns=['question','answer','runs'])
 
 # %% ../nbs/07_report.ipynb #0ca1015e
@@ -376,8 +387,10 @@ def study_header(df:pd.DataFrame)->str:
     lines = [title, '']
     if demo:
         lines += [
-            '<div class="demo-banner"><b>Demo data.</b> Every number below comes from the built-in demo: a few hundred synthetic faces in the DFDC and FakeAVCeleb layouts. '
-            'It shows that the pipeline runs end to end; it says nothing about how well these detectors find real deepfakes.</div>',
+            '<div class="demo-banner"><b>Demo data.</b> Every number below comes from the built-in demo: a few '
+            'hundred synthetic faces in the DFDC and FakeAVCeleb layouts. '
+            'It shows that the pipeline runs end to end; it says nothing about how well these detectors find real '
+            'deepfakes.</div>',
             ''
         ]
     lines += [

@@ -203,7 +203,8 @@ def claim_output(out:Path):
         if not ((out/'runs').is_dir() and (out/'report.ipynb').is_file()):  # a report made before the mark existed
             held = ', '.join(sorted(p.name for p in out.iterdir())[:5])
             raise ValueError(
-                f"--out {out} holds files deepfake_report did not write ({held}); name an empty folder or a report folder"
+                f"--out {out} holds files deepfake_report did not write ({held}); name an empty folder or a report "
+                "folder"
             )
     out.mkdir(parents=True, exist_ok=True)
     save_json(dict(tool='deepfake_report'), out/MARK)
@@ -282,7 +283,8 @@ def run_study(config='quick', # study config: a YAML file or a shipped config's 
         if done and not changed: status[r['name']] = 'skipped (done)'; continue
         if changed:
             print(
-                f"{r['name']}: the config changed since it ran ({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in changed.items()) if kind=='train' else 'its run was retrained'}); running it again"
+                f"{r['name']}: the config changed since it ran "
+                f"({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in changed.items()) if kind=='train' else 'its run was retrained'}); running it again"
             )
         if (d/FAILED).is_file(): (d/FAILED).unlink()
         if kind=='train':
@@ -309,22 +311,20 @@ def run_study(config='quick', # study config: a YAML file or a shipped config's 
         for k, v in stages.items()
     }, run_seconds=seconds), out / 'study.json')
     print(
-        f"report: {out/'index.html'}  ({sum(v=='done' for v in status.values())} run, {sum(v.startswith('skipped') for v in status.values())} skipped, "
+        f"report: {out/'index.html'}  ({sum(v=='done' for v in status.values())} run, "
+        f"{sum(v.startswith('skipped') for v in status.values())} skipped, "
         f"{sum(v=='failed' for v in status.values())} failed; " + ', '.join(f'{k} {v:.0f}s'
                                                                             for k, v in stages.items()) + ')')
     return dict(status=status, stages=stages, run_seconds=seconds, html=out/'index.html')
 
 # %% ../nbs/08_study.ipynb #f8a43a06
 @call_parse
-def deepfake_report(
-        config: str = 'quick',  # study config: a YAML file or a shipped config's name (quick, study, ffpp)
-        out: str = 'report',  # output folder; the report opens at OUT/index.html
-        nbs: str = None,  # folder with the chapter notebooks (default: the repository's nbs/, else the installed copy)
-        dry_run:
-    bool = False,  # print each run's estimated GPU time (and the total) from measured throughput; run nothing
-        throughput:
-    str = 'throughput',  # throughput file for --dry-run (YAML; default: the shipped configs/throughput.yaml)
-):
+def deepfake_report(config:str='quick', # study config: a YAML file or a shipped config's name (quick, study, ffpp)
+                    out:str='report', # output folder; the report opens at OUT/index.html
+                    nbs:str=None, # folder with the chapter notebooks (default: the repository's nbs/, else the installed copy)
+                    dry_run:bool=False, # print each run's estimated GPU time (and the total) from measured throughput; run nothing
+                    throughput:str='throughput', # throughput file for --dry-run (YAML; default: the shipped configs/throughput.yaml)
+                   ):
     "Rerun the study's grid (skipping finished runs) and rebuild the report at OUT/index.html."
     try:
         if dry_run: plan_study(config, throughput); return
@@ -334,7 +334,8 @@ def deepfake_report(
     # the report shows what finished; the exit status says that something did not
     if failed:
         raise SystemExit(
-            f"deepfake_report: {len(failed)} run(s) failed: {', '.join(failed)} (their FAILED.json says why); the report shows the rest"
+            f"deepfake_report: {len(failed)} run(s) failed: {', '.join(failed)} (their FAILED.json says why); the "
+            "report shows the rest"
         )
 
 # %% ../nbs/08_study.ipynb #55203c0b
@@ -414,15 +415,17 @@ def _crops(cfg:dict)->dict:
 def estimate_study(cfg:dict, # from `load_config`
                    throughput:dict, # from `load_throughput`
                   )->pd.DataFrame:
-    """The estimated GPU time of each run of a study: training epochs over the training crops and one pass over every evaluated crop,
-    at the measured images/s of the architecture (or of the one named in `scale_from`, scaled by forward FLOPs at the run's size),
-    times the project's fraction of that rate. A frozen backbone (transfer) costs about a third of a full training step (forward only);
-    evaluation is forward only too. Each row names the figures it rests on."""
+    """The estimated GPU time of each run of a study: training epochs over the training crops and one pass over every
+    evaluated crop, at the measured images/s of the architecture (or of the one named in `scale_from`, scaled by
+    forward FLOPs at the run's size), times the project's fraction of that rate. A frozen backbone (transfer) costs
+    about a third of a full training step (forward only); evaluation is forward only too. Each row names the
+    figures it rests on."""
     from deepfake_study.models import resolve_arch
     crops = _crops(cfg)
     if 'train' not in crops:
         raise ValueError(
-            "no crop counts: prepare the training set first, or give the config a 'scale' (train_videos, blackbox_videos, crops_per_video)"
+            "no crop counts: prepare the training set first, or give the config a 'scale' (train_videos, "
+            "blackbox_videos, crops_per_video)"
         )
     ips, size0 = {resolve_arch(k): float(v) for k, v in throughput['train_img_s'].items()}, int(throughput['size'])
     frm = {resolve_arch(k): resolve_arch(v) for k, v in (throughput.get('scale_from') or {}).items()}
@@ -438,7 +441,8 @@ def estimate_study(cfg:dict, # from `load_config`
         ref = a if a in ips else frm.get(a)
         if ref is None or ref not in ips:
             raise ValueError(
-                f"no throughput for {a}: measure it (benchmarks/train.py --save) or name a measured architecture in scale_from"
+                f"no throughput for {a}: measure it (benchmarks/train.py --save) or name a measured architecture in "
+                "scale_from"
             )
         rate = ips[ref]*flops(ref, size0)/flops(a, s)*ratio if (ref, s) != (a, size0) else ips[ref]*ratio
         step = rate*(3 if r['mode']=='transfer' else 1)

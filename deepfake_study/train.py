@@ -52,16 +52,14 @@ def _splitter(model):
     ps = list(model.parameters())
     return [[p for p in ps if id(p) not in head], [p for p in ps if id(p) in head]]
 
-def build_learner(
-        dls,  # from `get_dls`
-        arch: str = 'lite0',  # timm name or alias
-        mode: str = 'finetune',  # baseline, transfer or finetune
-        opt: str = 'adam',  # sgd or adam
-        weights=None,  # local pretrained weights file
-        balance: str = 'weights',  # 'weights' (inverse class frequency in the loss) or 'none'
-        pretrained_fallback:
-    bool = False,  # offline without weights: train from random init (recorded) instead of failing
-) -> tuple:
+def build_learner(dls, # from `get_dls`
+                  arch:str='lite0', # timm name or alias
+                  mode:str='finetune', # baseline, transfer or finetune
+                  opt:str='adam', # sgd or adam
+                  weights=None, # local pretrained weights file
+                  balance:str='weights', # 'weights' (inverse class frequency in the loss) or 'none'
+                  pretrained_fallback:bool=False, # offline without weights: train from random init (recorded) instead of failing
+                 )->tuple:
     "`(learn, info)`: a fastai Learner set up for `mode`, and what went into it."
     if mode not in MODES: raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
     if opt not in OPTS: raise ValueError(f"unknown optimizer {opt!r}; choose one of {list(OPTS)}")
@@ -157,32 +155,25 @@ def _history(learn):
            [float(l) for l in learn.recorder.losses]
 
 # %% ../nbs/01g_train.ipynb #d1d016b5
-def train_run(
-    arch: str = 'lite0',  # timm name or alias (resnet18, nasnet, efficientnet, lite0)
-    mode: str = 'finetune',  # baseline, transfer or finetune
-    opt: str = 'adam',  # sgd or adam
-    lr: float = 1e-3,  # peak learning rate of the one-cycle schedule
-    epochs: int = 2,
-    bs: int = 32,
-    size: int = 128,  # epochs, batch size, image side
-    data=None,  # prepared or raw dataset folder; None: the demo's DFDC-layout set
-    blackbox='demo',  # prepared/raw black-box set(s) evaluated after training: one, a list, 'demo' (the demo's FakeAVCeleb-layout set) or None
-    out=None,  # run folder (default: under the runs folder, named after the settings)
-    seed: int = 42,
-    aug: str = DEFAULT_AUG,  # training augmentations (flip, color; jpeg and blur opt-in)
-    balance: str = 'weights',  # class balance: weights or none
-    weights=None,  # local pretrained weights file
-    pretrained_fallback: bool = False,  # offline without weights: random init, recorded, instead of an error
-    max_frames: int = None,  # at most this many crops per video in every split
-    device: str = 'auto',
-    workers: int = None,
-    n_boot: int = 200,  # workers: data-loader processes (default: `default_workers`: 0 on a CPU, up to 8 on a GPU)
-    fakes:
-    str = 'dataset',  # training fakes: 'dataset' (the dataset's own), 'sbi' (self-blended real faces only) or 'both'
-    progress: bool = True,
-    loader:
-    str = 'auto',  # training input: 'pil' (per-image), 'cache' (crop cache + batch augmentations) or 'auto' (the cache on a GPU, unless SBI)
-) -> dict:
+def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficientnet, lite0)
+              mode:str='finetune', # baseline, transfer or finetune
+              opt:str='adam', # sgd or adam
+              lr:float=1e-3, # peak learning rate of the one-cycle schedule
+              epochs:int=2, bs:int=32, size:int=128, # epochs, batch size, image side
+              data=None, # prepared or raw dataset folder; None: the demo's DFDC-layout set
+              blackbox='demo', # prepared/raw black-box set(s) evaluated after training: one, a list, 'demo' (the demo's FakeAVCeleb-layout set) or None
+              out=None, # run folder (default: under the runs folder, named after the settings)
+              seed:int=42,
+              aug:str=DEFAULT_AUG, # training augmentations (flip, color; jpeg and blur opt-in)
+              balance:str='weights', # class balance: weights or none
+              weights=None, # local pretrained weights file
+              pretrained_fallback:bool=False, # offline without weights: random init, recorded, instead of an error
+              max_frames:int=None, # at most this many crops per video in every split
+              device:str='auto', workers:int=None, n_boot:int=200, # workers: data-loader processes (default: `default_workers`: 0 on a CPU, up to 8 on a GPU)
+              fakes:str='dataset', # training fakes: 'dataset' (the dataset's own), 'sbi' (self-blended real faces only) or 'both'
+              progress:bool=True,
+              loader:str='auto', # training input: 'pil' (per-image), 'cache' (crop cache + batch augmentations) or 'auto' (the cache on a GPU, unless SBI)
+             )->dict:
     "Train and evaluate one model; write its run folder and return `{'out', 'config', 'metrics'}`."
     t0 = time.time()
     fakes = check_fakes(fakes)  # 'real', the old name of 'dataset', still works (with a deprecation warning)
@@ -262,8 +253,8 @@ def _metrics(preds:pd.DataFrame, hist, n_boot:int, seed:int)->dict:
     return metrics
 
 # %% ../nbs/01g_train.ipynb #f43a0ff1
-def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed, aug, balance, weights,
-           pretrained_fallback, max_frames, device, workers, n_boot, fakes, progress, loader='pil'):
+def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed, aug, balance, weights, pretrained_fallback,
+           max_frames, device, workers, n_boot, fakes, progress, loader='pil'):
     seed_everything(seed)
     dev = get_device(device)
     timings, tick = {}, [time.time()]
@@ -318,29 +309,21 @@ def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed,
 
 # %% ../nbs/01g_train.ipynb #977e57d9
 @call_parse
-def deepfake_train(
-    arch: str = 'lite0',  # timm name or alias: resnet18, nasnet, efficientnet, lite0
-    mode: Param("training mode", str, choices=list(MODES)) = 'finetune',
-    opt: Param("optimizer", str, choices=list(OPTS)) = 'adam',
-    lr: float = 1e-3,  # peak learning rate
-    epochs: int = 2,
-    bs: int = 32,
-    size: int = 128,  # epochs, batch size, image side
-    data: str = None,  # prepared or raw dataset folder (default: demo)
-    blackbox: str = 'demo',  # black-box set(s) to evaluate, comma-separated ('none' to skip)
-    out: str = None,  # run folder
-    seed: int = 42,
-    aug: str = DEFAULT_AUG,  # augmentations: a subset of flip,color,jpeg,blur
-    weights: str = None,  # local pretrained weights file
-    max_frames: int = None,  # crops per video
-    fakes: Param(
-        "training fakes: the dataset's own, self-blended real faces, or both ('real' is the old name of 'dataset')",
-        str, choices=[*FAKES, *FAKES_ALIASES]) = 'dataset',
-    device: str = 'auto',
-    workers: int = None,  # data-loader processes (default: chosen for the device)
-    loader: Param(
-        "training input: per-image PIL transforms, the crop cache with batch augmentations, or auto (the cache on a GPU)",
-        str, choices=['auto', 'pil', 'cache']) = 'auto'):
+def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, efficientnet, lite0
+                   mode:Param("training mode", str, choices=list(MODES))='finetune',
+                   opt:Param("optimizer", str, choices=list(OPTS))='adam',
+                   lr:float=1e-3, # peak learning rate
+                   epochs:int=2, bs:int=32, size:int=128, # epochs, batch size, image side
+                   data:str=None, # prepared or raw dataset folder (default: demo)
+                   blackbox:str='demo', # black-box set(s) to evaluate, comma-separated ('none' to skip)
+                   out:str=None, # run folder
+                   seed:int=42,
+                   aug:str=DEFAULT_AUG, # augmentations: a subset of flip,color,jpeg,blur
+                   weights:str=None, # local pretrained weights file
+                   max_frames:int=None, # crops per video
+                   fakes:Param("training fakes: the dataset's own, self-blended real faces, or both ('real' is the old name of 'dataset')", str, choices=[*FAKES, *FAKES_ALIASES])='dataset',
+                   device:str='auto', workers:int=None, # data-loader processes (default: chosen for the device)
+                   loader:Param("training input: per-image PIL transforms, the crop cache with batch augmentations, or auto (the cache on a GPU)", str, choices=['auto','pil','cache'])='auto'):
     "Train and evaluate one detector; write its run folder."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
     import signal
@@ -355,6 +338,7 @@ def deepfake_train(
         raise SystemExit(f"deepfake_train: error: {e}")
     except UnidentifiedImageError as e:  # PIL names the file
         raise SystemExit(
-            f"deepfake_train: error: a face crop is damaged: {e}; delete its video's record (records/<video>.json) and rerun deepfake_prep to rebuild it"
+            f"deepfake_train: error: a face crop is damaged: {e}; delete its video's record (records/<video>.json) "
+            "and rerun deepfake_prep to rebuild it"
         )
     if r.get('metrics'): print(f"{r['out']}\n{metrics_summary(r['metrics']).to_string()}")
