@@ -66,6 +66,7 @@ def _fix_ffpp(root):
     _touch(root/'original_sequences/actors/c23/videos/01__walking.mp4')
     _touch(root/'manipulated_sequences/DeepFakeDetection/c23/videos/01_02__walking__ABC.mp4')
 
+# %% ../nbs/01a_demo_data.ipynb #7d11cc33
 def _fix_celebdf(root):
     for p in ['Celeb-real/id0_0000.mp4', 'Celeb-real/id0_0001.mp4', 'Celeb-real/id1_0000.mp4',
               'Celeb-real/id2_0000.mp4', 'YouTube-real/00000.mp4', 'YouTube-real/00001.mp4',

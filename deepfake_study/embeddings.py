@@ -120,7 +120,32 @@ def embeddings_dir(run=None, arch:str='lite0', triplet:bool=False)->Path:
     "Where `compare_classifiers` writes by default: `embeddings-<run or arch>[-triplet]` in the runs folder."
     return study_dir('runs')/f"embeddings-{Path(run).name if run else arch}{'-triplet' if triplet else ''}"
 
-# %% ../nbs/05_embeddings.ipynb #e98b26a1
+# %% ../nbs/05_embeddings.ipynb #bf7f995d
+_COLS = ('auc', 'log_loss', 'accuracy', 'majority_accuracy')
+
+def _score_classifier(name:str, X, allf:pd.DataFrame, evals:list, out:Path, params:dict, n_boot:int, seed:int)->list:
+    "Tune classifier `name` on the training embeddings, score the splits `evals`, write its folder; its table rows."
+    t0, tr = time.time(), (allf['split']=='train').values
+    gs = fit_classifier(name, X[tr], allf[tr].reset_index(drop=True))
+    preds = allf[allf.split.isin(evals)][['video','path','crop','split','dataset','method','group','label']].copy()
+    preds['p_fake'] = gs.predict_proba(X[allf.split.isin(evals).values])[:,1]
+    best = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in gs.best_params_.items()}
+    m = dict(threshold=0.5, splits={s: evaluate(preds[preds.split==s], n_boot=n_boot, seed=seed) for s in evals},
+             cv_auc=float(gs.best_score_), best_params=best)
+    d = out/name
+    save_json(m, d/METRICS); atomic_save(d/PREDICTIONS, lambda t: preds.to_csv(t, index=False))
+    save_json(dict(status='done', params=dict(params, classifier=name, seed=seed, mode='embedding'), env=env_info(),
+                   wall_seconds=round(time.time()-t0, 1)), d/CONFIG)
+    return [dict(model=name, split=s, **{k: split_metrics(m, s)[k] for k in _COLS},
+                 auc_ci=split_metrics(m, s).get('ci', {}).get('auc'), cv_auc=m['cv_auc']) for s in evals]
+
+def _head_rows(run, evals:list)->list:
+    "The network's own head on the same splits, from its run's `metrics.json`."
+    hm = json.loads((Path(run)/METRICS).read_text())
+    return [dict(model='network head', split=s, **{k: split_metrics(hm, s)[k] for k in _COLS},
+                 auc_ci=split_metrics(hm, s).get('ci', {}).get('auc'), cv_auc=None) for s in evals if s in hm['splits']]
+
+# %% ../nbs/05_embeddings.ipynb #c1a6688d
 def compare_classifiers(run=None, # a trained run folder, or
                         arch:str=None, # an ImageNet backbone
                         data=None, # prepared/raw dataset (default: the run's, else the demo)
@@ -129,58 +154,23 @@ def compare_classifiers(run=None, # a trained run folder, or
                         triplet:bool=False, # project embeddings with a triplet-trained head first
                         classifiers=('knn','svm','logreg'),
                         max_frames:int=None, n_boot:int=200, seed:int=42)->pd.DataFrame:
-    """Tune and score embedding classifiers against the network's head; returns the comparison table (video level, mean
-    aggregation)."""
+    "Tune and score embedding classifiers against the network's head; the comparison table (video level)."
     seed_everything(seed)
     cfg = load_run(run)[1] if run is not None else None
     prepared = resolve_data(data) if data is not None or cfg is None else Path(cfg['prepared'])
-    faces = load_faces(prepared, max_frames=max_frames)
-    parts = [faces]
+    parts = [load_faces(prepared, max_frames=max_frames)]
     for split, b in blackbox_splits(blackbox).items():
-        bb = load_faces(resolve_data('demo:fakeavceleb' if str(b) == 'demo' else b, **prep_settings(prepared)),
-                        splits=None, max_frames=max_frames)
-        parts.append(bb.assign(split=split))
+        bb = resolve_data('demo:fakeavceleb' if str(b) == 'demo' else b, **prep_settings(prepared))
+        parts.append(load_faces(bb, splits=None, max_frames=max_frames).assign(split=split))
     allf = pd.concat(parts, ignore_index=True)
     X = get_embeddings(allf, run=run, arch=arch)
     tr = (allf['split']=='train').values
-    if triplet: proj = triplet_projection(X[tr], allf.loc[tr,'label'].values, seed=seed); X = proj(X)
+    if triplet: X = triplet_projection(X[tr], allf.loc[tr,'label'].values, seed=seed)(X)
     out = Path(out) if out else embeddings_dir(run, arch, triplet)
     evals = [s for s in ('valid','test', *blackbox_splits(blackbox)) if (allf['split']==s).any()]
-    rows = []
-    for name in classifiers:
-        t0 = time.time()
-        gs = fit_classifier(name, X[tr], allf[tr].reset_index(drop=True))
-        preds = allf[allf.split.isin(evals)][['video','path','crop','split','dataset','method','group','label']].copy()
-        preds['p_fake'] = gs.predict_proba(X[allf.split.isin(evals).values])[:,1]
-        m = dict(
-            threshold=0.5, splits={s: evaluate(preds[preds.split == s], n_boot=n_boot, seed=seed)
-                                   for s in evals}, cv_auc=float(gs.best_score_), best_params={
-                                       k: (v if isinstance(v, (int, float, str)) else str(v))
-                                       for k, v in gs.best_params_.items()
-                                   })
-        d = out/name
-        save_json(m, d/METRICS); atomic_save(d/PREDICTIONS, lambda t: preds.to_csv(t, index=False))
-        save_json(
-            dict(
-                status='done', params=dict(classifier=name, run=str(run) if run else None, arch=arch, triplet=triplet,
-                                           seed=seed, mode='embedding'), env=env_info(),
-                wall_seconds=round(time.time() - t0, 1)), d / CONFIG)
-        for s in evals:
-            rows.append(
-                dict(model=name, split=s,
-                     **{k: split_metrics(m, s)[k]
-                        for k in ('auc', 'log_loss', 'accuracy', 'majority_accuracy')},
-                     auc_ci=split_metrics(m, s).get('ci', {}).get('auc'), cv_auc=m['cv_auc']))
-    if run is not None:
-        hm = json.loads((Path(run)/METRICS).read_text())
-        for s in evals:
-            if s in hm['splits']:
-                v = split_metrics(hm, s)
-                rows.append(
-                    dict(model='network head', split=s,
-                         **{k: v[k]
-                            for k in ('auc', 'log_loss', 'accuracy', 'majority_accuracy')},
-                         auc_ci=v.get('ci', {}).get('auc'), cv_auc=None))
+    params = dict(run=str(run) if run else None, arch=arch, triplet=triplet)
+    rows = [r for name in classifiers for r in _score_classifier(name, X, allf, evals, out, params, n_boot, seed)]
+    if run is not None: rows += _head_rows(run, evals)
     table = pd.DataFrame(rows)
     atomic_save(out/COMPARISON, lambda t: table.to_csv(t, index=False))
     plot_embeddings(X, allf, out/'embeddings.png', seed=seed)

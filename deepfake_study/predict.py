@@ -73,6 +73,7 @@ def _frozen(model, size:int):
         return None
     return net
 
+# %% ../nbs/01h_predict.ipynb #b67fa309
 class Detector:
     "A trained detector loaded from a run folder, with the preprocessing it was trained with."
     def __init__(self, run, # run folder written by `train_run`
@@ -229,6 +230,7 @@ def _init_worker(run:str, threads:int):
 def _predict_one(path, frames, agg, detect_every):
     return _score(_WORKER['det'], *_decode(path, frames), agg, detect_every)
 
+# %% ../nbs/01h_predict.ipynb #83724c57
 def _pooled(det, paths:list, frames:int, agg:str, detect_every:int, workers:int):
     """`predict_video` for each path, in order, in `workers` spawned processes. A video whose process dies (a crashing
     decoder) is retried alone in a fresh process and, if that dies too, gets status 'error'; the others go on. A

@@ -245,76 +245,72 @@ def _generalization(cfg:dict, rd:Path, status:dict, bb_prep:list, nbs:Path):
             if (rd/'generalization.FAILED.json').is_file(): (rd/'generalization.FAILED.json').unlink()
         else: save_json(dict(error=err), rd/'generalization.FAILED.json')
 
-# %% ../nbs/08_study.ipynb #c441a13c
+# %% ../nbs/08_study.ipynb #205ec6ce
+def _run_one(kind:str, r:dict, rd:Path, status:dict, data, tp, bb, nbs:Path)->str:
+    "Run one training run or embedding comparison unless it is finished and nothing that made it changed; its status."
+    d = rd/r['name']
+    where = 'demo' if is_demo(data) else str(Path(tp).resolve())
+    want = dict(r['params'], mode=r['mode'], data=where) if kind=='train' else {}
+    # a finished run is skipped only if every setting that made it still holds (for embeddings: its run was not retrained)
+    changed = {}
+    if _finished(d):
+        if kind=='train': changed = run_changes(d, want)
+        elif status.get(r['run'])=='done': changed = {'run': 'retrained'}
+        if not changed: return 'skipped (done)'
+        what = ', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in changed.items())
+        if kind!='train': what = 'its run was retrained'
+        print(f"{r['name']}: the config changed since it ran ({what}); running it again")
+    if (d/FAILED).is_file(): (d/FAILED).unlink()
+    if kind=='train':
+        params = dict(r['params'], data=None if is_demo(data) else where, blackbox=bb, out=str(d.resolve()))
+        ok, err = _execute(nbs/CHAPTERS[r['mode']], rd/f"{r['name']}.ipynb", params, nbs)
+    else:
+        src = rd/r['run']
+        if not (src/METRICS).is_file(): ok, err = False, f"run {r['run']} has not finished"
+        else:
+            params = dict(run=str(src.resolve()), out=str(d.resolve()), blackbox=bb)
+            ok, err = _execute(nbs/CHAPTERS['embeddings'], rd/f"{r['name']}.ipynb", params, nbs)
+        if ok: save_json(dict(status='done', params=dict(run=r['run'], mode='embedding')), d/CONFIG)
+    if not ok: save_json(dict(error=err, when=time.strftime('%Y-%m-%dT%H:%M:%S')), d/FAILED)
+    return 'done' if ok else 'failed'
+
+# %% ../nbs/08_study.ipynb #e377578f
 def run_study(config='quick', # study config: a YAML file or a shipped config's name (quick, study, ffpp)
               out='report', # output folder
               nbs=None, # folder holding the chapter notebooks
               progress:bool=True)->dict:
     "Prepare data, run the grid with papermill (resuming), run the embedding chapter, and render the report."
     from fastprogress.fastprogress import progress_bar
+    from deepfake_study.data import resolve_data, prep_settings
     t0 = time.time(); cfg = load_config(find_config(config)); nbs = _nbs_dir(nbs); out = Path(out); rd = out/'runs'
     claim_output(out)
     rd.mkdir(parents=True, exist_ok=True)
-    stages = {}
     data, bbs = cfg['data']['train'], cfg['data']['blackbox']
-    from deepfake_study.data import resolve_data, prep_settings
-    # every black-box set is prepared exactly as the training data (one preprocessing for every dataset); the
-    # chapters get the prepared folders
+    # every black-box set is prepared exactly as the training data (one preprocessing for every dataset)
     t = time.time(); tp = resolve_data(None if is_demo(data) else data, **(cfg.get('prep') or {}))
     bb_prep = [DEMO if demo_blackbox(b)==DEMO_BLACKBOX else str(resolve_data(b, **prep_settings(tp))) for b in bbs]
     bb = (bb_prep[0] if len(bb_prep)==1 else bb_prep) if bb_prep else None
-    stages['data'] = time.time()-t
+    stages = dict(data=time.time()-t, train=0., embeddings=0.)
     # published figures the report shows beside ours, with their sources
     if cfg.get('context'): save_json(cfg['context'], rd/'context.json')
     status, seconds = {}, {}
-    todo = [('train', r) for r in cfg['runs']] + [('embeddings', dict(name=f"embeddings-{e}", run=e))
-                                                  for e in cfg.get('embeddings', [])]
-    stages['train'] = stages['embeddings'] = 0.
+    todo = [('train', r) for r in cfg['runs']]
+    todo += [('embeddings', dict(name=f"embeddings-{e}", run=e)) for e in cfg.get('embeddings', [])]
     for kind, r in progress_bar(todo, display=progress):
-        d = rd/r['name']; t = time.time()
-        want = dict(r['params'], mode=r['mode'],
-                    data='demo' if is_demo(data) else str(Path(tp).resolve())) if kind == 'train' else {}
-        # a finished run is skipped only if every setting that made it still holds (and, for embeddings, its
-        # run was not retrained)
-        done = _finished(d)
-        changed = (run_changes(d, want) if kind == 'train' else {
-            'run': 'retrained'
-        } if status.get(r['run']) == 'done' else {}) if done else {}
-        if done and not changed: status[r['name']] = 'skipped (done)'; continue
-        if changed:
-            print(
-                f"{r['name']}: the config changed since it ran "
-                f"({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in changed.items()) if kind=='train' else 'its run was retrained'}); running it again"
-            )
-        if (d/FAILED).is_file(): (d/FAILED).unlink()
-        if kind=='train':
-            params = dict(r['params'], data=None if is_demo(data) else str(Path(tp).resolve()), blackbox=bb,
-                          out=str(d.resolve()))
-            ok, err = _execute(nbs/CHAPTERS[r['mode']], rd/f"{r['name']}.ipynb", params, nbs)
-        else:
-            src = rd/r['run']
-            ok, err = (False, f"run {r['run']} has not finished") if not (src/METRICS).is_file() else \
-                      _execute(nbs/CHAPTERS['embeddings'], rd/f"{r['name']}.ipynb", dict(run=str(src.resolve()), out=str(d.resolve()), blackbox=bb), nbs)
-            if ok: save_json(dict(status='done', params=dict(run=r['run'], mode='embedding')), d/CONFIG)
-        if not ok: save_json(dict(error=err, when=time.strftime('%Y-%m-%dT%H:%M:%S')), d/FAILED)
-        status[r['name']] = 'done' if ok else 'failed'
-        seconds[r['name']] = round(time.time() - t, 1)
-        stages['train' if kind == 'train' else 'embeddings'] += time.time() - t
+        t = time.time(); status[r['name']] = _run_one(kind, r, rd, status, data, tp, bb, nbs)
+        if status[r['name']].startswith('skipped'): continue
+        seconds[r['name']] = round(time.time()-t, 1); stages[kind] += time.time()-t
     t = time.time(); _generalization(cfg, rd, status, bb_prep, nbs); stages['generalization'] = time.time()-t
     t = time.time()
     ok, err = _execute(nbs/CHAPTERS['report'], out/'report.ipynb', dict(runs=str(rd.resolve())), nbs)
     if not ok: raise RuntimeError(f"the report notebook failed: {err}")
     render_html(out/'report.ipynb', out/'index.html')
     stages['report'] = time.time()-t; stages['total'] = time.time()-t0
-    save_json(dict(status=status, stages_seconds={
-        k: round(v, 1)
-        for k, v in stages.items()
-    }, run_seconds=seconds), out / 'study.json')
-    print(
-        f"report: {out/'index.html'}  ({sum(v=='done' for v in status.values())} run, "
-        f"{sum(v.startswith('skipped') for v in status.values())} skipped, "
-        f"{sum(v=='failed' for v in status.values())} failed; " + ', '.join(f'{k} {v:.0f}s'
-                                                                            for k, v in stages.items()) + ')')
+    stage_s = {k: round(v, 1) for k, v in stages.items()}
+    save_json(dict(status=status, stages_seconds=stage_s, run_seconds=seconds), out/'study.json')
+    n = lambda f: sum(f(v) for v in status.values())
+    print(f"report: {out/'index.html'}  ({n(lambda v: v=='done')} run, {n(lambda v: v.startswith('skipped'))} skipped, "
+          f"{n(lambda v: v=='failed')} failed; " + ', '.join(f'{k} {v:.0f}s' for k, v in stages.items()) + ')')
     return dict(status=status, stages=stages, run_seconds=seconds, html=out/'index.html')
 
 # %% ../nbs/08_study.ipynb #f8a43a06

@@ -85,3 +85,25 @@ def test_few_long_lines_in_the_package():
     lines = [l for p in _modules() for l in p.read_text().splitlines()]
     long = [l for l in lines if len(l) > 120]
     assert len(long) < 0.02*len(lines), f"{len(long)} of {len(lines)} lines over 120 characters"
+
+def test_exported_cells_are_at_most_60_lines():
+    big = {f"{nb.name} cell {i}": len(s.splitlines()) for nb in sorted((ROOT/'nbs').glob('*.ipynb'))
+           for i, s in enumerate(_code_cells(nb)) if s.startswith('#| export') and len(s.splitlines()) > 60}
+    assert not big, big
+
+def _public_defs():
+    "Every public function and class the chapters export, with its notebook."
+    out = {}
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        for s in _code_cells(nb):
+            if s.startswith('#| export'):
+                for m in re.finditer(r'^(?:def|class) ([A-Za-z]\w*)', s, re.M): out[m[1]] = nb
+    return out
+
+def test_most_public_definitions_have_a_visible_example():
+    "At least 60% of public definitions are called in a visible (not hidden, not exported) cell of a chapter."
+    visible = '\n'.join(s for nb in sorted((ROOT/'nbs').glob('*.ipynb')) for s in _code_cells(nb)
+                        if not s.startswith(('#| export', '#| hide', '#|hide')))
+    defs = _public_defs()
+    shown = [n for n in defs if re.search(rf'\b{n}\b', visible.replace('show_doc(', ''))]
+    assert len(shown) >= 0.6*len(defs), f"{len(shown)} of {len(defs)}; without: {sorted(set(defs) - set(shown))}"
