@@ -9,7 +9,7 @@ boxes carried between (predict's default), so the speed-up is a ratio measured s
 VIDEO_DIR defaults to ../shared/data/samples/dfdc/videos (real 10 s DFDC clips, mostly 1080p). The models carry random
 weights: speed does not depend on what they learned. The baseline in the same run is the naive path (every frame detected
 at full resolution, one at a time) measured by benchmarks/prep.py."""
-import argparse, json, tempfile, time
+import argparse, json, sys, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 from safetensors.torch import save_file
@@ -37,6 +37,7 @@ if __name__ == '__main__':  # worker processes import this file: everything runs
     print(f"{len(fns)} videos from {d}, {a.frames} frames, classifier input {a.size}px, torch threads={torch.get_num_threads()}")
     tmp = Path(tempfile.mkdtemp())
     goal = 3.0 if a.device=='cpu' else 0.5
+    figures = {}
     for arch in a.arch:
         det = load_detector(fake_run(arch, a.size, tmp/arch), a.device)
         predict_video(fns[0], det, frames=4)  # warm-up: model and MTCNN load
@@ -65,3 +66,8 @@ if __name__ == '__main__':  # worker processes import this file: everything runs
         t = time.perf_counter(); n = sum(1 for _ in predict_videos(fns, det, frames=a.frames, workers=w)); tot = (time.perf_counter()-t)/n
         print(f"{arch:22s} predict_videos, {w} {kind}: {tot:.2f} s/video over {n} videos, start-up included ({res[4]['total']/tot:.2f}x one at a time); "
               f"{tot/goal:.2f}x the {goal:g} s goal")
+        figures[arch] = dict(every_frame_s=round(res[1]['total'], 3), sparse_s=round(res[4]['total'], 3), sparse_speedup=round(res[1]['total']/res[4]['total'], 2),
+                             stages_s={k: round(res[4][k], 3) for k in ('decode', 'detect', 'classify')}, pooled_s=round(tot, 3), pooled_workers=w,
+                             largest_p_change=round(float(dp), 4), goal_s=goal)
+    sys.path.insert(0, str(Path(__file__).parent)); from results import save_result
+    save_result(f'predict-{a.device}', figures, videos=len(fns), video_dir=d.name, frames=a.frames, size=a.size)

@@ -1,10 +1,13 @@
 """Time per stage of the whole study: `deepfake_report` run cold (demo data built and prepared from nothing, in fresh
 data/cache folders), then rerun at once (the resume path: nothing is retrained). Prints every stage's and every run's
-seconds, the cold total against the 15-minute goal of the quick study, and the warm rerun against the cold run.
+seconds, the cold total against the 15-minute goal of the quick study, and the warm rerun against the cold run;
+writes benchmarks/results/report.json (what the README quotes).
 
     python benchmarks/report.py [--config configs/quick.yaml] [--keep DIR]"""
 import argparse, os, sys, json, time, tempfile, subprocess
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
+from results import save_result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,3 +38,6 @@ if __name__ == '__main__':
     for k, v in s2['stages_seconds'].items(): print(f"  stage {k:<15} {v:8.1f} s")
     print(f"\ncold / goal ({a.goal:.0f} s): {cold/a.goal:.2f}x  ({'met' if cold <= a.goal else 'MISSED'})")
     print(f"warm rerun / cold run: {warm/cold:.2f}x")
+    save_result('report', dict(cold_seconds=round(cold, 1), warm_seconds=round(warm, 1), goal_seconds=a.goal,
+                               cold_stages=s['stages_seconds'], warm_stages=s2['stages_seconds'], run_seconds=s.get('run_seconds', {})),
+                config=Path(a.config).name)

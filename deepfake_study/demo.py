@@ -7,7 +7,7 @@ __all__ = ['DEMO_PREP', 'make_layout_fixture', 'face_photos', 'portrait_landmark
            'mouth_region', 'render_video', 'make_demo_data', 'file_lock', 'demo_data', 'deepfake_demo_data']
 
 # %% ../nbs/01a_demo_data.ipynb #23f61353
-import os, json, string, fcntl, contextlib, shutil
+import os, io, json, string, fcntl, contextlib, shutil
 from pathlib import Path
 import numpy as np, pandas as pd, cv2
 from fastcore.script import call_parse
@@ -15,7 +15,7 @@ from fastprogress.fastprogress import progress_bar
 from .core import *
 from .layouts import FAKEAV_TYPES
 from .data_prep import prepare_dataset
-from .prepared import load_videos
+from .prepared import load_videos, is_prepared
 
 # %% ../nbs/01a_demo_data.ipynb #02bd2260
 def _touch(p:Path): p.parent.mkdir(parents=True, exist_ok=True); p.write_bytes(b'')
@@ -336,7 +336,9 @@ def demo_data(root=None, # where to keep it (default: the study's data folder)
         make_demo_data(root/'raw', progress=progress)
         res = {}
         for name in ('dfdc','fakeavceleb'):
-            prepare_dataset(root/'raw'/name, root/'prepared'/name, workers=None, progress=progress, **DEMO_PREP)
+            # once prepared, the demo is only checked: its one-line summary would repeat in every chapter that uses it
+            quiet = contextlib.redirect_stdout(io.StringIO()) if is_prepared(root/'prepared'/name) else contextlib.nullcontext()
+            with quiet: prepare_dataset(root/'raw'/name, root/'prepared'/name, workers=None, progress=progress, **DEMO_PREP)
             res[name] = root/'prepared'/name
         res['raw'] = root/'raw'
     return res

@@ -107,3 +107,9 @@ def test_most_public_definitions_have_a_visible_example():
     defs = _public_defs()
     shown = [n for n in defs if re.search(rf'\b{n}\b', visible.replace('show_doc(', ''))]
     assert len(shown) >= 0.6*len(defs), f"{len(shown)} of {len(defs)}; without: {sorted(set(defs) - set(shown))}"
+
+def test_readme_top_reads_in_a_minute():
+    "What it is, install and the main job: under 250 words to the end of the two commands, and no typed benchmark figure."
+    top = (ROOT/'README.md').read_text().split('## Tests')[0]
+    assert len(top.split()) < 250, len(top.split())
+    assert not re.search(r'\d+(\.\d+)?\s?(min\b|s\b|x\b|KB|GB)', top.split('```sh')[0] + top.split('```')[-1]), 'a typed figure'

@@ -1,0 +1,36 @@
+"""Where benchmarks keep what they measured: `benchmarks/results/<name>.json`, git-tracked, with the machine, the date and
+the commit beside the figures, so prose that quotes a figure reads it from here instead of typing it."""
+import json, os, platform, subprocess, time
+from pathlib import Path
+
+DIR = Path(__file__).parent/'results'
+
+def machine()->dict:
+    "CPU, core count and GPU (if any) of this machine."
+    m = dict(platform=platform.platform(), cpu=platform.processor() or platform.machine(), cpus=os.cpu_count(), gpu=None)
+    try:
+        import torch
+        if torch.cuda.is_available(): m['gpu'] = f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
+    except ImportError: pass
+    return m
+
+def commit()->str|None:
+    "The short commit of this checkout, `+dirty` when the tree has uncommitted changes."
+    try:
+        c = subprocess.check_output(['git', 'rev-parse', '--short', 'HEAD'], text=True, cwd=DIR.parent, stderr=subprocess.DEVNULL).strip()
+        dirty = subprocess.run(['git', 'diff', '--quiet', 'HEAD'], cwd=DIR.parent).returncode != 0
+        return c + ('+dirty' if dirty else '')
+    except (OSError, subprocess.CalledProcessError): return None
+
+def save_result(name:str, figures:dict, **extra)->Path:
+    "Write `results/<name>.json`: machine, date, commit, `figures` (and anything in `extra`); returns its path."
+    DIR.mkdir(exist_ok=True)
+    fn = DIR/f'{name}.json'
+    fn.write_text(json.dumps(dict(machine=machine(), date=time.strftime('%Y-%m-%d'), commit=commit(), figures=figures, **extra), indent=1) + '\n')
+    print(f"saved {fn}")
+    return fn
+
+def load_result(name:str)->dict|None:
+    "A saved result, or None when that benchmark has not been run here."
+    fn = DIR/f'{name}.json'
+    return json.loads(fn.read_text()) if fn.is_file() else None
