@@ -316,7 +316,9 @@ def study_summary(df:pd.DataFrame, # from `collect_runs`
 # %% ../nbs/07_report.ipynb #0ca1015e
 REPORT_CSS = """<style>
 table.report {border-collapse: collapse; font-size: 0.85em; display: block; max-width: 100%; overflow-x: auto}
-table.report th, table.report td {padding: 2px 8px; text-align: left; vertical-align: top}
+table.report th, table.report td {padding: 2px 8px; vertical-align: top}
+/* sentences read left-aligned: JupyterLab's own rule (right-aligned, for numbers) is more specific than a class alone */
+.jp-RenderedHTMLCommon table.report td, .jp-RenderedHTMLCommon table.report th, table.report td, table.report th {text-align: left}
 table.report tr:nth-child(even) {background: #f5f5f5}
 .demo-banner {background: #fff3cd; border: 1px solid #e0c36c; padding: 8px 12px; margin: 8px 0}
 </style>"""

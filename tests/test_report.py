@@ -164,3 +164,24 @@ def test_dry_run_plans_the_study_without_running_it(tmp_path):
     total = float(out.split('total: ')[1].split(' GPU-hours')[0])
     assert 1 < total <= 24 and '(budget 24: within)' in out
     assert not (tmp_path/'report').exists()
+
+def test_report_tables_read_text_left_aligned(tmp_path):
+    """#30: in a real browser, the summary's question and answer columns read left-aligned (JupyterLab's own stylesheet in
+    the page right-aligns table cells more specifically than a class alone)."""
+    import nbformat
+    from browser import dump_dom
+    from deepfake_study.report import REPORT_CSS, tidy_table
+    from deepfake_study.study import render_html
+    import pandas as pd
+    t = pd.DataFrame(dict(question=['Best detector on the holdout set'], answer=['finetune-lite0: holdout AUC 0.912 [0.85, 0.96]'], runs=['a']))
+    html = REPORT_CSS + tidy_table(t).to_html(index=False, escape=False, classes='report', border=0)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('runs = None', metadata={'tags': ['parameters']}),
+                                         nbformat.v4.new_code_cell('show()', outputs=[nbformat.v4.new_output('display_data', {'text/html': html})])])
+    nbformat.write(nb, str(tmp_path/'r.ipynb'))
+    page = render_html(tmp_path/'r.ipynb', tmp_path/'index.html')
+    probe = ("<script>const c = document.querySelectorAll('table.report td');"
+             "document.body.setAttribute('data-align', [...c].map(x => getComputedStyle(x).textAlign).join(','))</script>")
+    page.write_text(page.read_text().replace('</body>', probe + '</body>'))
+    import re
+    aligns = re.search(r'data-align="([^"]*)"', dump_dom(page))[1].split(',')
+    assert aligns == ['left', 'left', 'left'], aligns
