@@ -13,6 +13,7 @@ from collections import Counter
 import numpy as np, pandas as pd
 import cv2
 from fastcore.script import call_parse, Param
+from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
 from .core import *
 from .layouts import *
@@ -213,12 +214,13 @@ def prepare_dataset(src, # dataset root
                     detect_max:int=960, # longer side used for detection
                     min_prob:float=0.9, # minimum detector confidence
                     retry_full:bool=None, # detect again at full resolution where the downscaled frame showed no face (default: on, or as `out` was prepared)
-                    valid:float=0.15, test:float=0.15, # held-out fractions, by identity
+                    valid:float=0.15, # fraction held out for validation, by identity
+                    test:float=0.15, # fraction held out for test, by identity
                     seed:int=42, # split seed
                     splits:str='auto', # 'auto': the official split where the dataset has one (FF++, Celeb-DF's test list); 'grouped'; or a folder of FF++ split files
                     device:str='auto', # auto, cpu, cuda (every visible GPU, one detector each) or cuda:N
                     workers:int=None, # CPU: processes over videos (default: one per core, at most 4; 0 runs in-process). Overlapped: decoding threads (default: all cores but two)
-                    shard=None, # 'i/n': process every n-th video starting at i
+                    shard:str=None, # 'i/n': process every n-th video starting at i
                     progress:bool=True, # show a progress bar
                     encoding:str='png', # how crops are stored: 'png' (lossless) or 'jpeg' (several times smaller; at `quality`)
                     quality:int=95, # JPEG quality (jpeg only)
@@ -460,27 +462,18 @@ def _prepare_overlapped(todo:list, src, out, settings:dict, devices:list, decode
 
 # %% ../nbs/01_data_prep.ipynb #4ee45839
 @call_parse
+@delegates(prepare_dataset, but=['progress'])
 def deepfake_prep(src:str, # dataset root
                   out:str, # output folder
                   layout:Param("dataset layout", str, choices=['auto',*LAYOUTS])='auto',
-                  frames:int=32, # evenly spaced frames per video
-                  size:int=256, # crop side in pixels
-                  margin:float=0.33, # box margin on each side, as a fraction of the box
-                  max_faces:int=1, # faces kept per frame
-                  device:str='auto', # auto, cpu, cuda (every visible GPU) or cuda:N
-                  workers:int=None, # CPU: processes over videos; overlapped (GPU): decoding threads
-                  shard:str=None, # i/n: process every n-th video starting at i
-                  seed:int=42, # split seed
-                  splits:str='auto', # auto (official where the dataset has one), grouped, or a folder of FF++ split files
                   encoding:Param("crop storage: lossless PNG or JPEG (several times smaller)", str, choices=['png','jpeg'])='png',
-                  quality:int=95, # JPEG quality
                   overlap:Param("decode, detect and write at once (default: on a GPU)", str, choices=['auto','yes','no'])='auto',
-                  retry_full:Param("detect again at full resolution where the downscaled frame showed no face (default: on, or as OUT was prepared)", str, choices=['auto','yes','no'])='auto',
-                 ):
-    "Extract aligned face crops from every video of a dataset into OUT (resumable)."
+                  retry_full:Param("detect again at full resolution where the downscaled frame showed no face "
+                                   "(default: on, or as OUT was prepared)", str, choices=['auto','yes','no'])='auto',
+                  **kwargs):
+    "Extract aligned face crops from every video of a dataset into OUT (resumable); the other options are `prepare_dataset`'s."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
-    try: prepare_dataset(src, out, layout=layout, frames=frames, size=size, margin=margin, max_faces=max_faces,
-                         device=device, workers=workers, shard=shard, seed=seed, splits=splits, encoding=encoding, quality=quality,
-                         overlap=None if overlap=='auto' else overlap=='yes', retry_full=None if retry_full=='auto' else retry_full=='yes')
+    auto = lambda v: None if v=='auto' else v=='yes'
+    try: prepare_dataset(src, out, layout=layout, encoding=encoding, overlap=auto(overlap), retry_full=auto(retry_full), **kwargs)
     except (MetadataError, ValueError, FileNotFoundError) as e: raise SystemExit(f"deepfake_prep: error: {e}")
     except PrepStopped as e: raise SystemExit(f"deepfake_prep: stopped: {e}")

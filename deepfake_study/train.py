@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, cv2
 from PIL import Image, ImageFilter, UnidentifiedImageError
 from fastcore.script import call_parse, Param
+from fastcore.meta import delegates
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, ResizeMethod, Flip,
                                Brightness, Contrast, Saturation, Normalize, Learner, CrossEntropyLossFlat, SGD, Adam,
                                accuracy, RocAucBinary, BnFreeze, RandTransform, PILImage, OptimWrapper, Callback)
@@ -159,17 +160,21 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
               mode:str='finetune', # baseline, transfer or finetune
               opt:str='adam', # sgd or adam
               lr:float=1e-3, # peak learning rate of the one-cycle schedule
-              epochs:int=2, bs:int=32, size:int=128, # epochs, batch size, image side
-              data=None, # prepared or raw dataset folder; None: the demo's DFDC-layout set
+              epochs:int=2, # passes over the training data
+              bs:int=32, # batch size
+              size:int=128, # image side the network sees
+              data:str=None, # prepared or raw dataset folder; None: the demo's DFDC-layout set
               blackbox='demo', # prepared/raw black-box set(s) evaluated after training: one, a list, 'demo' (the demo's FakeAVCeleb-layout set) or None
-              out=None, # run folder (default: under the runs folder, named after the settings)
-              seed:int=42,
+              out:str=None, # run folder (default: under the runs folder, named after the settings)
+              seed:int=42, # seed for the split's shuffling, initialisation and augmentation
               aug:str=DEFAULT_AUG, # training augmentations (flip, color; jpeg and blur opt-in)
               balance:str='weights', # class balance: weights or none
-              weights=None, # local pretrained weights file
+              weights:str=None, # local pretrained weights file
               pretrained_fallback:bool=False, # offline without weights: random init, recorded, instead of an error
               max_frames:int=None, # at most this many crops per video in every split
-              device:str='auto', workers:int=None, n_boot:int=200, # workers: data-loader processes (default: `default_workers`: 0 on a CPU, up to 8 on a GPU)
+              device:str='auto', # auto, cpu, cuda or cuda:N
+              workers:int=None, # data-loader processes (default: `default_workers`: 0 on a CPU, up to 8 on a GPU)
+              n_boot:int=200, # bootstrap resamples for the CIs
               fakes:str='dataset', # training fakes: 'dataset' (the dataset's own), 'sbi' (self-blended real faces only) or 'both'
               progress:bool=True,
               loader:str='auto', # training input: 'pil' (per-image), 'cache' (crop cache + batch augmentations) or 'auto' (the cache on a GPU, unless SBI)
@@ -309,31 +314,22 @@ def _train(cfg, out, t0, bbs, arch, mode, opt, lr, epochs, bs, size, data, seed,
 
 # %% ../nbs/01g_train.ipynb #977e57d9
 @call_parse
-def deepfake_train(arch:str='lite0', # timm name or alias: resnet18, nasnet, efficientnet, lite0
-                   mode:Param("training mode", str, choices=list(MODES))='finetune',
+@delegates(train_run, but=['progress'])
+def deepfake_train(mode:Param("training mode", str, choices=list(MODES))='finetune',
                    opt:Param("optimizer", str, choices=list(OPTS))='adam',
-                   lr:float=1e-3, # peak learning rate
-                   epochs:int=2, bs:int=32, size:int=128, # epochs, batch size, image side
-                   data:str=None, # prepared or raw dataset folder (default: demo)
-                   blackbox:str='demo', # black-box set(s) to evaluate, comma-separated ('none' to skip)
-                   out:str=None, # run folder
-                   seed:int=42,
-                   aug:str=DEFAULT_AUG, # augmentations: a subset of flip,color,jpeg,blur
-                   weights:str=None, # local pretrained weights file
-                   max_frames:int=None, # crops per video
-                   fakes:Param("training fakes: the dataset's own, self-blended real faces, or both ('real' is the old name of 'dataset')", str, choices=[*FAKES, *FAKES_ALIASES])='dataset',
-                   device:str='auto', workers:int=None, # data-loader processes (default: chosen for the device)
-                   loader:Param("training input: per-image PIL transforms, the crop cache with batch augmentations, or auto (the cache on a GPU)", str, choices=['auto','pil','cache'])='auto'):
-    "Train and evaluate one detector; write its run folder."
+                   fakes:Param("training fakes: the dataset's own, self-blended real faces, or both ('real' is the old name of "
+                               "'dataset')", str, choices=[*FAKES, *FAKES_ALIASES])='dataset',
+                   loader:Param("training input: per-image PIL transforms, the crop cache with batch augmentations, or auto "
+                                "(the cache on a GPU)", str, choices=['auto','pil','cache'])='auto',
+                   **kwargs):
+    "Train and evaluate one detector; write its run folder. The other options are `train_run`'s."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
     import signal
     def stop(sig, frame): raise KeyboardInterrupt(f"stopped by signal {signal.Signals(sig).name}")
     # SIGTERM (a scheduler's stop, `kill`) ends the run as Ctrl-C does: marked failed, never left 'running'
     signal.signal(signal.SIGTERM, stop)
     try:
-        r = train_run(arch=arch, mode=mode, opt=opt, lr=lr, epochs=epochs, bs=bs, size=size, data=data,
-                      blackbox=blackbox, out=out, seed=seed, aug=aug, weights=weights,
-                      max_frames=max_frames, fakes=fakes, device=device, workers=workers, loader=loader)
+        r = train_run(mode=mode, opt=opt, fakes=fakes, loader=loader, **kwargs)
     except (ValueError, FileNotFoundError, WeightsUnavailable, FloatingPointError) as e:
         raise SystemExit(f"deepfake_train: error: {e}")
     except UnidentifiedImageError as e:  # PIL names the file
