@@ -156,6 +156,13 @@ def _history(learn):
            [float(l) for l in learn.recorder.losses]
 
 # %% ../nbs/01g_train.ipynb #d1d016b5
+def _check_ranges(bs, epochs, size, lr, max_frames, workers):
+    "A clear error for a training argument out of its range."
+    for k, v, ok in (('bs', bs, bs >= 1), ('epochs', epochs, epochs >= 1), ('size', size, size >= 16), ('lr', lr, lr > 0),
+                     ('max_frames', max_frames, max_frames is None or max_frames >= 1), ('workers', workers, workers is None or workers >= 0)):
+        if not ok: raise ValueError(f"{k}={v!r} is out of range (bs >= 1, epochs >= 1, size >= 16, lr > 0, max_frames >= 1, workers >= 0)")
+
+# %% ../nbs/01g_train.ipynb #4bf275e5
 def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficientnet, lite0)
               mode:str='finetune', # baseline, transfer or finetune
               opt:str='adam', # sgd or adam
@@ -182,13 +189,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
     "Train and evaluate one model; write its run folder and return `{'out', 'config', 'metrics'}`."
     t0 = time.time()
     fakes = check_fakes(fakes)  # 'real', the old name of 'dataset', still works (with a deprecation warning)
-    # arguments checked at the door, before any folder is made
-    for k, v, ok in (('bs', bs, bs >= 1), ('epochs', epochs, epochs >= 1), ('size', size, size >= 16),
-                     ('lr', lr, lr > 0), ('max_frames', max_frames, max_frames is None
-                                          or max_frames >= 1), ('workers', workers, workers is None or workers >= 0)):
-        if not ok:
-            raise ValueError(
-                f"{k}={v!r} is out of range (bs >= 1, epochs >= 1, size >= 16, lr > 0, max_frames >= 1, workers >= 0)")
+    _check_ranges(bs=bs, epochs=epochs, size=size, lr=lr, max_frames=max_frames, workers=workers)  # before any folder is made
     bbs = blackbox_splits(blackbox)
     arch = resolve_arch(arch)
     # checked before `out` is touched
