@@ -1,6 +1,6 @@
 """Where benchmarks keep what they measured: `benchmarks/results/<name>.json`, git-tracked, with the machine, the date and
 the commit beside the figures, so prose that quotes a figure reads it from here instead of typing it."""
-import json, os, platform, subprocess, time
+import json, os, platform, time
 from pathlib import Path
 
 DIR = Path(__file__).parent/'results'
@@ -15,12 +15,9 @@ def machine()->dict:
     return m
 
 def commit()->str|None:
-    "The short commit of this checkout, `+dirty` when the tree has uncommitted changes."
-    try:
-        c = subprocess.check_output(['git', 'rev-parse', '--short', 'HEAD'], text=True, cwd=DIR.parent, stderr=subprocess.DEVNULL).strip()
-        dirty = subprocess.run(['git', 'diff', '--quiet', 'HEAD'], cwd=DIR.parent).returncode != 0
-        return c + ('+dirty' if dirty else '')
-    except (OSError, subprocess.CalledProcessError): return None
+    "This checkout's commit, as the run folders record it (`core.git_commit`: `+dirty` with uncommitted changes)."
+    from deepfake_study.core import git_commit
+    return git_commit(DIR.parent)
 
 def save_result(name:str, figures:dict, **extra)->Path:
     "Write `results/<name>.json`: machine, date, commit, `figures` (and anything in `extra`); returns its path."
