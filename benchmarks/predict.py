@@ -1,4 +1,4 @@
-"""Seconds per video for `predict_video` (and the pipelined `predict_videos` that `deepfake_predict` uses) on CPU or GPU, split into decode, face detection and classification, for
+"""Seconds per video for `predict_video` (plain, and with `explain=True`: the page `deepfake_predict --explain` writes) (and the pipelined `predict_videos` that `deepfake_predict` uses) on CPU or GPU, split into decode, face detection and classification, for
 tf_efficientnet_lite0 and resnet18, against the goal of 3 s per 10-second 1080p video with 32 frames.
 
     python benchmarks/predict.py [VIDEO_DIR] [--frames 32] [--size 224] [--device cpu] [--arch tf_efficientnet_lite0 resnet18]
@@ -54,6 +54,12 @@ if __name__ == '__main__':  # worker processes import this file: everything runs
             res[every].update(p=[r['p'] for r in rows], boxes=[r['boxes'] for r in rows])
             print(f"{arch:22s} detect_every={every}: {m['total']:.2f} s/video (decode {m['decode']:.2f}, detect {m['detect']:.2f}, classify {m['classify']:.2f}); "
                   f"{m['total']/goal:.2f}x the {goal:g} s goal; faces/video {m['faces']:.1f}, frames detected/video {m['detected']:.1f}" + (f"; not ok: {', '.join(bad)}" if bad else ''))
+        # --explain: the same prediction, plus the page a person can check (timeline, face strip, Grad-CAM on two frames)
+        t_ex = []
+        for fn in fns:
+            t = time.perf_counter(); r = predict_video(fn, det, frames=a.frames, explain=True); r['explanation'].to_html(); t_ex.append(time.perf_counter()-t)
+        res['explain'] = float(np.mean(t_ex))
+        print(f"{arch:22s} --explain: {res['explain']:.2f} s/video against {res[4]['total']:.2f} s plain ({res['explain']/res[4]['total']:.2f}x)")
         dp = np.nanmax(np.abs(np.array(res[4]['p'], float) - np.array(res[1]['p'], float)))
         # where sparse detection put the scored face, against detection on that very frame
         iou = np.array([box_iou([a[k]], [b[k]])[0, 0] for a, b in zip(res[4]['boxes'], res[1]['boxes']) for k in a if k in b])
@@ -68,6 +74,7 @@ if __name__ == '__main__':  # worker processes import this file: everything runs
               f"{tot/goal:.2f}x the {goal:g} s goal")
         figures[arch] = dict(every_frame_s=round(res[1]['total'], 3), sparse_s=round(res[4]['total'], 3), sparse_speedup=round(res[1]['total']/res[4]['total'], 2),
                              stages_s={k: round(res[4][k], 3) for k in ('decode', 'detect', 'classify')}, pooled_s=round(tot, 3), pooled_workers=w,
-                             largest_p_change=round(float(dp), 4), goal_s=goal)
+                             largest_p_change=round(float(dp), 4), goal_s=goal,
+                             explain_s=round(res['explain'], 3), explain_vs_plain=round(res['explain']/res[4]['total'], 2))
     sys.path.insert(0, str(Path(__file__).parent)); from results import save_result
     save_result(f'predict-{a.device}', figures, videos=len(fns), video_dir=d.name, frames=a.frames, size=a.size)

@@ -62,11 +62,19 @@ def safe_join(root, # the dataset root
     return p
 
 # %% ../nbs/00_core.ipynb #b1189161
+def _umask()->int:
+    "This process's umask, read where Linux shows it (setting it to read it back is not thread-safe)."
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for l in Path('/proc/self/status').read_text().splitlines():
+            if l.startswith('Umask:'): return int(l.split()[1], 8)
+    m = os.umask(0o022); os.umask(m); return m
+
 @contextlib.contextmanager
 def atomic_write(fn, # destination file
                  mode:str='w', # 'w' for text, 'wb' for bytes
                  **kwargs):
-    "Open a temporary file beside `fn` and move it onto `fn` only when the block finishes without error."
+    """Open a temporary file beside `fn` and move it onto `fn` only when the block finishes without error. The file
+    gets the permissions `open` would give it (0666 less the umask), not the temporary file's private 0600."""
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
     # any legal name leaves room for the temporary one
     fd, tmp = tempfile.mkstemp(dir=fn.parent, prefix=f'.{fn.name[:120]}.', suffix='.tmp')
@@ -74,6 +82,8 @@ def atomic_write(fn, # destination file
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
+        # a file system without Unix modes (FAT, some network mounts) refuses: the write still stands
+        with contextlib.suppress(OSError): os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, fn)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)

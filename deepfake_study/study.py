@@ -178,9 +178,7 @@ def render_html(executed, # the executed report notebook
         body, _ = HTMLExporter(exclude_input=True).from_notebook_node(
             nb, resources=dict(metadata=dict(name='deepfake-study report')))
     except Exception as e: raise RuntimeError(f"nbconvert failed on {executed}: {type(e).__name__}: {e}") from e
-    with atomic_write(html, encoding='utf-8') as f: f.write(body)
-    # a page to share: the usual permissions, not the temporary file's 0600
-    um = os.umask(0); os.umask(um); os.chmod(html, 0o666 & ~um)
+    with atomic_write(html, encoding='utf-8') as f: f.write(body)  # a page to share: atomic_write gives open's permissions
     return Path(html)
 
 # %% ../nbs/08_study.ipynb #b8286783

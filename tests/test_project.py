@@ -42,6 +42,17 @@ def test_ci_runs_the_readme_test_command():
     assert len(test_cmd) == 1
     assert test_cmd[0].strip() in (ROOT/'.ci'/'run').read_text()
 
+@pytest.mark.parametrize('failing', ['nbdev_test', 'pytest'])
+def test_ci_fails_when_either_half_of_the_test_command_fails(failing, tmp_path):
+    "`set -e` ignores a failure before a list's last `&&`: a failing nbdev_test once let .ci/run go on to 'done' and exit 0."
+    run = (ROOT/'.ci'/'run').read_text()
+    (line,) = [l for l in run.splitlines() if 'nbdev_test --flags slow' in l and not l.startswith('#')]
+    bin_ = tmp_path/'.venv'/'bin'; bin_.mkdir(parents=True)
+    for tool in ('nbdev_test', 'pytest'):
+        (bin_/tool).write_text(f"#!/bin/sh\nexit {1 if tool == failing else 0}\n"); (bin_/tool).chmod(0o755)
+    r = subprocess.run(['bash', '-c', f'set -euo pipefail\n{line}\necho "== done"'], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode != 0 and '== done' not in r.stdout, (r.returncode, r.stdout)
+
 def test_training_chapters_share_one_parameters_convention():
     "Chapters 02-04 are papermilled by name with the same parameters; only the mode differs between them."
     names = {}
