@@ -207,16 +207,17 @@ def save(self:Explanation, folder)->Path:
     save_json(self.to_dict(), folder/f'{n}.json', allow_nan=False)
     return folder/f'{n}.html'
 
-def explain_index(items:list, folder)->Path:
+def explain_index(results:list, # `predict_video` results (an `Explanation`'s `res`) whose pages `save` wrote
+                  folder)->Path:
     "`index.html` in `folder`: every explained video, most likely fake first, linking to its page."
-    key = lambda e: -1 if e.res.get('p_fake') is None else e.res['p_fake']
-    pf = lambda e: '' if e.res.get('p_fake') is None else f"{e.res['p_fake']:.3f}"
+    key = lambda r: -1 if r.get('p_fake') is None else r['p_fake']
+    pf = lambda r: '' if r.get('p_fake') is None else f"{r['p_fake']:.3f}"
     # a file name may hold ' # ? or spaces
-    href = lambda e: _esc(urllib.parse.quote(f"{_page_name(e.res['path'])}.html"))
-    rows = ''.join(f"<tr><td><a href='{href(e)}'>{_esc(Path(str(e.res['path'])).name)}</a></td>"
-                   f"<td>{_esc(e.res.get('label') or e.res['status'])}</td><td>{pf(e)}</td></tr>"
-                   for e in sorted(items, key=key, reverse=True))
-    page = _html('deepfake_predict', f"<h2>{len(items)} videos</h2><table><tr><th>video</th><th>verdict</th>"
+    href = lambda r: _esc(urllib.parse.quote(f"{_page_name(r['path'])}.html"))
+    rows = ''.join(f"<tr><td><a href='{href(r)}'>{_esc(Path(str(r['path'])).name)}</a></td>"
+                   f"<td>{_esc(r.get('label') or r['status'])}</td><td>{pf(r)}</td></tr>"
+                   for r in sorted(results, key=key, reverse=True))
+    page = _html('deepfake_predict', f"<h2>{len(results)} videos</h2><table><tr><th>video</th><th>verdict</th>"
                                      f"<th>p_fake</th></tr>{rows}</table>")
     with atomic_write(Path(folder)/'index.html', encoding='utf-8') as f: f.write(page)
     return Path(folder)/'index.html'

@@ -395,8 +395,7 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
         for r in tqdm(results, total=len(vids), disable=len(vids) < 2, file=sys.stderr, unit='video'):
             failed += r['status']!='ok'
             if explain:
-                e = r.pop('explanation'); e.save(explain)
-                e.strip, e.cams, e.timeline = [], [], None; pages.append(e)  # the index needs the verdicts only
+                r.pop('explanation').save(explain); pages.append(r)  # the index needs the verdicts only
             if w: w.writerow(r)
             else: print(_json_line(r), file=f)
             f.flush()
