@@ -4,13 +4,14 @@
 
 # %% auto #0
 __all__ = ['REAL', 'FAKE', 'LABEL_NAMES', 'PREP_KEYS', 'VIDEO_EXTS', 'DETECTOR_KEYS', 'PREP_BEFORE', 'CROP_ENCODINGS', 'MODES',
-           'FAKES', 'FAKES_ALIASES', 'DEMO', 'DEMO_BLACKBOX', 'DEMO_ALIASES', 'parse_label', 'study_dir',
-           'UnsafePathError', 'safe_join', 'atomic_write', 'atomic_save', 'save_json', 'seed_everything', 'get_device',
-           'env_info', 'git_commit', 'usable_cores', 'default_workers', 'check_fakes', 'check_mode', 'is_demo',
-           'demo_blackbox', 'run_name']
+           'FAKES', 'FAKES_ALIASES', 'DEMO', 'DEMO_BLACKBOX', 'DEMO_ALIASES', 'NAME_PATTERN', 'OPTIMIZERS',
+           'parse_label', 'study_dir', 'UnsafePathError', 'safe_join', 'atomic_write', 'atomic_save', 'save_json',
+           'folder_lock', 'seed_everything', 'get_device', 'env_info', 'git_commit', 'usable_cores', 'default_workers',
+           'check_fakes', 'check_mode', 'check_name', 'check_opt', 'check_lr', 'check_seed', 'is_demo', 'demo_blackbox',
+           'run_name']
 
 # %% ../nbs/00_core.ipynb #341fb646
-import os, random, json, subprocess, tempfile, contextlib, importlib.metadata, platform, warnings
+import os, re, math, random, json, subprocess, tempfile, contextlib, importlib.metadata, platform, warnings
 from pathlib import Path
 import numpy as np
 
@@ -62,6 +63,10 @@ def safe_join(root, # the dataset root
     return p
 
 # %% ../nbs/00_core.ipynb #b1189161
+def _head(name:str, n:int=120)->str:
+    "The start of `name` in at most `n` bytes of UTF-8 (file names are limited in bytes, not characters)."
+    return name.encode()[:n].decode(errors='ignore')
+
 def _umask()->int:
     "This process's umask, read where Linux shows it (setting it to read it back is not thread-safe)."
     with contextlib.suppress(OSError, ValueError, IndexError):
@@ -76,8 +81,8 @@ def atomic_write(fn, # destination file
     """Open a temporary file beside `fn` and move it onto `fn` only when the block finishes without error. The file
     gets the permissions `open` would give it (0666 less the umask), not the temporary file's private 0600."""
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
-    # any legal name leaves room for the temporary one
-    fd, tmp = tempfile.mkstemp(dir=fn.parent, prefix=f'.{fn.name[:120]}.', suffix='.tmp')
+    # any legal name (up to 255 bytes) leaves room for the temporary one
+    fd, tmp = tempfile.mkstemp(dir=fn.parent, prefix=f'.{_head(fn.name)}.', suffix='.tmp')
     try:
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
@@ -96,7 +101,7 @@ def atomic_save(fn, # destination file
     """Call `save(tmp_path)` and rename the result onto `fn`, for writers that want a path (images, DataFrames,
     safetensors)."""
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
-    tmp = fn.parent/f'.{fn.stem[:120]}.{os.getpid()}.tmp{fn.suffix[:16]}'
+    tmp = fn.parent/f'.{_head(fn.stem)}.{os.getpid()}.tmp{_head(fn.suffix, 16)}'
     try: save(tmp); os.replace(tmp, fn)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
@@ -108,6 +113,30 @@ def save_json(obj, fn, **kwargs):
     "Write `obj` as indented JSON to `fn`, atomically."
     with atomic_write(fn) as f: json.dump(obj, f, indent=2, default=_json_default, **kwargs)
     return Path(fn)
+
+# %% ../nbs/00_core.ipynb #a1f7e59e
+@contextlib.contextmanager
+def folder_lock(folder, # the folder one process at a time may write
+                name:str, # the lock file's name in it
+                busy:str='is in use', # what the refusal says the other process is doing
+               ):
+    """One writer per folder: a second process taking the same lock fails at once with a clear message naming the
+    holder's pid (the lock dies with its process). Yields whether `folder` can be written: one that cannot (a
+    read-only disk or mount) needs no lock, since nobody writes there."""
+    import fcntl, errno
+    try: f = open(Path(folder)/name, 'a+')
+    except OSError as e:
+        if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM): raise
+        yield False; return
+    try:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise ValueError(f"{folder} {busy} by another process ({f.read().strip() or 'pid unknown'}); wait for it "
+                             "or use another folder") from None
+        f.seek(0); f.truncate(); f.write(f"pid {os.getpid()}"); f.flush()
+        yield True
+    finally: f.close()
 
 # %% ../nbs/00_core.ipynb #0fdee40c
 def _json_default(o):
@@ -232,6 +261,38 @@ def check_mode(mode:str)->str:
     if mode not in MODES: raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     return mode
 
+# %% ../nbs/00_core.ipynb #184e9688
+NAME_PATTERN = r'[A-Za-z0-9][A-Za-z0-9._+-]{0,99}'  # a value that becomes part of a file or folder name
+OPTIMIZERS = ('sgd', 'adam')
+
+def check_name(v, key:str)->str:
+    """`v` if it is a string that can be part of a file name (letters, digits, `.`, `_`, `+`, `-`; no `/`, no `..`, no
+    markup), else an error naming `key` and the pattern."""
+    if not isinstance(v, str) or not re.fullmatch(NAME_PATTERN, v) or '..' in v:
+        raise ValueError(f"{key}={v!r} is not allowed: a {key} becomes part of a folder name, so it must match "
+                         f"{NAME_PATTERN} (letters, digits, '.', '_', '+', '-'; at most 100; no '..')")
+    return v
+
+def check_opt(opt)->str:
+    "`opt` if it is one of `OPTIMIZERS`, else a clear error."
+    if opt not in OPTIMIZERS: raise ValueError(f"opt={opt!r} is not allowed; choose one of {', '.join(OPTIMIZERS)}")
+    return opt
+
+def check_lr(lr)->float:
+    "A learning rate as a float: a positive, finite number (`1e-3`, '0.001'), else a clear error."
+    try: v = float(lr) if not isinstance(lr, bool) else None
+    except (TypeError, ValueError): v = None
+    if v is None or not math.isfinite(v) or v <= 0:
+        raise ValueError(f"lr={lr!r} is not allowed; a learning rate is a positive, finite number such as 0.001")
+    return v
+
+def check_seed(seed)->int:
+    "A seed as an int (0 to 2**32-1), else a clear error."
+    if isinstance(seed, bool) or not isinstance(seed, (int, str)) or not re.fullmatch(r'\d{1,10}', str(seed)) \
+       or int(seed) >= 2**32:
+        raise ValueError(f"seed={seed!r} is not allowed; a seed is a whole number from 0 to 2**32-1")
+    return int(seed)
+
 # %% ../nbs/00_core.ipynb #787e5cff
 def is_demo(data)->bool:
     "Whether a dataset argument names the built-in demo's training set (None, '' or 'demo')."
@@ -246,7 +307,7 @@ def demo_blackbox(b):
 # %% ../nbs/00_core.ipynb #4cfe513a
 def run_name(mode:str, arch:str, opt:str, lr:float, fakes:str='dataset', seed:int|None=None)->str:
     """A run's folder name: `finetune-lite0-adam-lr0.001`, with `-sbi`/`-both` for self-blended training and `-s<seed>`
-    when seeds are compared."""
-    fakes = check_fakes(fakes)
-    return f"{check_mode(mode)}-{arch}-{opt}-lr{float(lr):g}" + ('' if fakes == 'dataset' else f'-{fakes}') + (
-        '' if seed is None else f'-s{int(seed)}')
+    when seeds are compared. Every part is checked, so a name is always one safe folder name."""
+    fakes, seed = check_fakes(fakes), None if seed is None else check_seed(seed)
+    return (f"{check_mode(mode)}-{check_name(arch, 'arch')}-{check_opt(opt)}-lr{check_lr(lr):g}"
+            + ('' if fakes == 'dataset' else f'-{fakes}') + ('' if seed is None else f'-s{seed}'))

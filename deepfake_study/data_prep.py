@@ -240,27 +240,10 @@ def prepare_dataset(src, # dataset root
                         test, seed, splits, device, workers, shard, progress, encoding, quality, overlap, writable)
 
 # %% ../nbs/01_data_prep.ipynb #b589ae08
-@contextlib.contextmanager
 def _exclusive(out):
     """One writer per output folder: a second prep into `out` while one runs fails at once with a clear message (the
-    lock dies with its process). Yields whether `out` can be written: a folder that cannot (a read-only disk or
-    mount) needs no lock, since nobody writes there."""
-    import fcntl
-    try: f = open(Path(out)/'.prep.lock', 'a+')
-    except OSError as e:
-        if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM): raise
-        yield False; return
-    try:
-        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            raise ValueError(
-                f"{out} is being prepared by another process ({f.read().strip() or 'pid unknown'}); wait for it or "
-                "use another folder"
-            ) from None
-        f.seek(0); f.truncate(); f.write(f"pid {os.getpid()}"); f.flush()
-        yield True
-    finally: f.close()
+    lock dies with its process). Yields whether `out` can be written (`core.folder_lock`)."""
+    return folder_lock(out, '.prep.lock', 'is being prepared')
 
 def _keep_splits(index:pd.DataFrame, prev_csv)->pd.DataFrame:
     """`index` with every identity group that `prev_csv` (a `videos.csv` from an earlier prep of this folder) placed

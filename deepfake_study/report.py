@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['REPORT_CSS', 'read_run', 'collect_runs', 'fmt_ci', 'blackbox_names', 'split_label', 'results_table', 'seed_summary',
-           'sbi_over_seeds', 'run_predictions', 'study_summary', 'tidy_table', 'show_table', 'study_header']
+           'sbi_over_seeds', 'run_predictions', 'study_summary', 'Html', 'md_text', 'link', 'links_or_text',
+           'tidy_table', 'table_html', 'show_table', 'study_header']
 
 # %% ../nbs/07_report.ipynb #31820cfe
-import os, re, json
+import os, re, json, html, urllib.parse
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import call_parse
@@ -314,6 +315,28 @@ def study_summary(df:pd.DataFrame, # from `collect_runs`
     return pd.DataFrame(rows, columns=['question','answer','runs'])
 
 # %% ../nbs/07_report.ipynb #0ca1015e
+class Html(str):
+    "Markup the report's own code built (a link, a banner): `table_html` leaves it as it is and escapes the rest."
+
+def md_text(v)->str:
+    """A value for a Markdown line of the report, shown as text: HTML-escaped, and Markdown's own markup (links,
+    emphasis, code) backslash-escaped, so no value can become a tag, a link or a script."""
+    return re.sub(r'([\\`*_{}\[\]()#+!|~])', r'\\\1', html.escape(str(v), quote=False))
+
+def link(href:str, text)->Html:
+    """A link to a file beside the report (its path URL-quoted) or to an `https:` address; anything else (a
+    `javascript:` or `data:` address, markup) is text, not a link."""
+    h = str(href)
+    if re.fullmatch(r'https://[^\s<>"\'`]+', h): url = h
+    elif re.match(r'^[a-zA-Z][a-zA-Z0-9+.-]*:', h) or h.startswith(('/', '\\')) or '..' in h.split('/'):
+        return str(text)  # escaped where it is shown
+    else: url = urllib.parse.quote(h)
+    return Html(f'<a href="{html.escape(url)}">{html.escape(str(text))}</a>')
+
+def links_or_text(v):
+    "A config's `context` value: an `https:` address becomes a link, anything else stays text (escaped when shown)."
+    return link(v, v) if isinstance(v, str) and re.fullmatch(r'https://[^\s<>"\'`]+', v) else v
+
 REPORT_CSS = """<style>
 table.report {border-collapse: collapse; font-size: 0.85em; display: block; max-width: 100%; overflow-x: auto}
 table.report th, table.report td {padding: 2px 8px; vertical-align: top}
@@ -360,12 +383,22 @@ def tidy_table(t:pd.DataFrame)->pd.DataFrame:
     return t
 
 # %% ../nbs/07_report.ipynb #bbfc4f54
+def table_html(t:pd.DataFrame)->str:
+    """`t` tidied as an HTML table. Every header and every value is escaped: a run's name, a dataset's folder, a label
+    or a config's text shows as text, never as markup. Only `Html` values, markup this module built, stay as they
+    are."""
+    t = tidy_table(t)
+    cell = lambda v: v if isinstance(v, Html) or v is None or (isinstance(v, float) and np.isnan(v)) \
+                     else html.escape(str(v))
+    for c in t.columns:  # text columns (object or pandas' string dtype); numbers and booleans hold no markup
+        if not (pd.api.types.is_numeric_dtype(t[c]) or pd.api.types.is_bool_dtype(t[c])): t[c] = t[c].astype(object).map(cell)
+    t.columns = [html.escape(str(c)) for c in t.columns]
+    return t.to_html(index=False, na_rep='—', escape=False, classes='report', border=0)
+
 def show_table(t:pd.DataFrame, empty:str='*Nothing to show.*'):
-    "Display `t` tidied, without the index, in a table that scrolls rather than overflows the page."
+    "Display `t` tidied and escaped (`table_html`), without the index, in a table that scrolls rather than overflows."
     from IPython.display import display, HTML, Markdown
-    display(
-        HTML(tidy_table(t).to_html(index=False, na_rep='—', escape=False, classes='report', border=0)
-             ) if len(t) else Markdown(empty))
+    display(HTML(table_html(t)) if len(t) else Markdown(empty))
 
 # %% ../nbs/07_report.ipynb #d944afa5
 def study_header(df:pd.DataFrame)->str:
@@ -376,7 +409,9 @@ def study_header(df:pd.DataFrame)->str:
     r = d.iloc[0]; c = json.loads((Path(r['folder'])/CONFIG).read_text()); p = c.get('params', {})
     demo = p.get('data') in (None, 'demo')
     prep = c.get('prep') or {}
-    train = 'the built-in demo (DFDC layout)' if demo else f"{prep.get('layout', '?')} (`{Path(c.get('prepared') or '?').name}`)"
+    # every value from a run folder is shown as text (`md_text`): a folder or dataset name can hold markup
+    train = 'the built-in demo (DFDC layout)' if demo else \
+            f"{md_text(prep.get('layout', '?'))} ({md_text(Path(c.get('prepared') or '?').name)})"
     bbs = blackbox_names(d)
     n = lambda s: f"{int(r[f'{s}_n_real'] + r[f'{s}_n_fake'])} videos ({int(r[f'{s}_n_real'])} real, {int(r[f'{s}_n_fake'])} fake)" if not pd.isna(
         r.get(f'{s}_n_real')) else '?'
@@ -384,8 +419,8 @@ def study_header(df:pd.DataFrame)->str:
     bb_name = lambda s: s.split(':', 1)[1] if ':' in s else re.sub(
         r'-[0-9a-f]{8}$', '',
         Path((c.get('blackbox_prepared') or {}).get(s, 'black-box')).name)
-    title = f"# Deepfake video detection: {'demo' if demo else prep.get('layout', '?')} → " + (', '.join(
-        map(bb_name, bbs)) or 'no black-box set')
+    title = f"# Deepfake video detection: {'demo' if demo else md_text(prep.get('layout', '?'))} → " + (', '.join(
+        md_text(bb_name(s)) for s in bbs) or 'no black-box set')
     lines = [title, '']
     if demo:
         lines += [
@@ -396,11 +431,12 @@ def study_header(df:pd.DataFrame)->str:
             ''
         ]
     lines += [
-        f"- **Trained on** {train}: {tv.get('real', '?')} real and {tv.get('fake', '?')} fake training videos" +
-        (f", {prep.get('split', 'identity-grouped')} split, {prep.get('frames', '?')} frames per video, {prep.get('size', '?')} px MTCNN face crops"
-         if prep else ''), f"- **Holdout** (the training dataset's test split): {n('test')}"
+        f"- **Trained on** {train}: {md_text(tv.get('real', '?'))} real and {md_text(tv.get('fake', '?'))} fake "
+        "training videos" + (f", {md_text(prep.get('split', 'identity-grouped'))} split, {md_text(prep.get('frames', '?'))} "
+                             f"frames per video, {md_text(prep.get('size', '?'))} px MTCNN face crops" if prep else ''),
+        f"- **Holdout** (the training dataset's test split): {n('test')}"
     ]
-    lines += [f"- **{split_label(s).capitalize()}** (never seen in training): {n(s)}" for s in bbs]
+    lines += [f"- **{md_text(split_label(s).capitalize())}** (never seen in training): {n(s)}" for s in bbs]
     st = df.status.value_counts().to_dict() if 'status' in df else {}
     # not the classifiers' subfolders
     emb = int(((df['mode']=='embedding') & ~df['name'].str.contains('/')).sum()) if 'mode' in df else 0

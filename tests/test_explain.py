@@ -65,7 +65,10 @@ def test_the_page_in_a_real_browser(explained, tmp_path):
              "document.body.setAttribute('data-loaded', i.filter(x => x.complete && x.naturalWidth > 0).length + '/' + i.length);"
              "const t = document.getElementById('timeline'); document.body.setAttribute('data-timeline', t ? t.naturalWidth : 0);"
              "document.body.setAttribute('data-strip', document.querySelectorAll('#strip img').length); });</script>")
-    page.write_text(_page(explained, explained['fake']).read_text().replace('</body>', probe + '</body>'))
+    from deepfake_study.explain import CSP
+    html = _page(explained, explained['fake']).read_text()
+    assert f'content="{CSP}"' in html  # the page itself runs no script; this copy lifts that for the test's own probe
+    page.write_text(html.replace(f'content="{CSP}"', 'content=""').replace('</body>', probe + '</body>'))
     dom = dump_dom(page)
     loaded = re.search(r'data-loaded="(\d+)/(\d+)"', dom)
     assert loaded and loaded[1] == loaded[2] and int(loaded[2]) > 2, dom[-500:]
