@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['REAL', 'FAKE', 'LABEL_NAMES', 'PREP_KEYS', 'VIDEO_EXTS', 'DETECTOR_KEYS', 'PREP_BEFORE', 'CROP_ENCODINGS', 'MODES',
            'FAKES', 'FAKES_ALIASES', 'DEMO', 'DEMO_BLACKBOX', 'DEMO_ALIASES', 'NAME_PATTERN', 'OPTIMIZERS',
-           'parse_label', 'study_dir', 'UnsafePathError', 'safe_join', 'atomic_write', 'atomic_save', 'save_json',
-           'folder_lock', 'seed_everything', 'get_device', 'env_info', 'git_commit', 'usable_cores', 'default_workers',
-           'check_fakes', 'check_mode', 'check_name', 'check_opt', 'check_lr', 'check_seed', 'is_demo', 'demo_blackbox',
-           'run_name']
+           'MIN_FACE_SHARE', 'parse_label', 'study_dir', 'UnsafePathError', 'safe_join', 'atomic_write', 'atomic_save',
+           'save_json', 'folder_lock', 'claim_folder', 'seed_everything', 'get_device', 'env_info', 'git_commit',
+           'usable_cores', 'default_workers', 'check_fakes', 'check_mode', 'check_name', 'check_opt', 'check_lr',
+           'check_seed', 'face_share_note', 'is_demo', 'demo_blackbox', 'run_name']
 
 # %% ../nbs/00_core.ipynb #341fb646
 import os, re, math, random, json, subprocess, tempfile, contextlib, importlib.metadata, platform, warnings
@@ -145,6 +145,24 @@ def _json_default(o):
     if isinstance(o, np.ndarray): return o.tolist()
     if isinstance(o, Path): return str(o)
     raise TypeError(f"cannot serialise {type(o).__name__}")
+
+# %% ../nbs/00_core.ipynb #94cd2550
+def claim_folder(folder, # the folder a tool writes into
+                 tool:str, # the tool's name; its mark is the file `.<tool>` in the folder
+                 older=None, # `older(folder)`: whether an unmarked folder is one the tool made before it marked them
+                 option:str='--out', # the option that named the folder, for the message
+                )->Path:
+    """Make `folder` one `tool` writes, or refuse: it must be missing, empty, or one `tool` made (its mark, or
+    `older`). A folder holding someone's own files (their `index.html`, say) is never written into."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir(): raise ValueError(f"{option} {folder} is a file, not a folder")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder/f'.{tool}').is_file() and not (older and older(folder)):
+        held = ', '.join(sorted(p.name for p in folder.iterdir())[:5])
+        raise ValueError(f"{option} {folder} holds files {tool} did not write ({held}); name an empty folder or one "
+                         f"{tool} wrote")
+    folder.mkdir(parents=True, exist_ok=True)
+    save_json(dict(tool=tool), folder/f'.{tool}')
+    return folder
 
 # %% ../nbs/00_core.ipynb #d53cb06a
 def seed_everything(seed:int=42, # one seed for python, numpy and torch
@@ -292,6 +310,17 @@ def check_seed(seed)->int:
        or int(seed) >= 2**32:
         raise ValueError(f"seed={seed!r} is not allowed; a seed is a whole number from 0 to 2**32-1")
     return int(seed)
+
+# %% ../nbs/00_core.ipynb #ef0d9d94
+MIN_FACE_SHARE = 0.5  # below this share of the frames read holding a face, a video's verdict is 'partial'
+
+def face_share_note(frames_read:int, frames_with_face:int)->str|None:
+    """Why a video's verdict rests on too few frames, or None: prep (its record) and prediction (its line) apply this
+    one rule, so a run's evaluation and a prediction agree on which videos are `partial`."""
+    if frames_read and frames_with_face and frames_with_face < MIN_FACE_SHARE * frames_read:
+        return (f"a face in only {frames_with_face} of the {frames_read} frames read (below {MIN_FACE_SHARE:.0%}): the "
+                f"verdict rests on {frames_with_face} frame{'s' if frames_with_face != 1 else ''}")
+    return None
 
 # %% ../nbs/00_core.ipynb #787e5cff
 def is_demo(data)->bool:

@@ -110,6 +110,9 @@ def _save_faces(rec:dict, out, idxs:list, frames:list, info:dict, dets:list, fx,
             f"only {len(idxs)} distinct frames of the {info['wanted']} asked for could be read (the file claims "
             f"{info['total']})"
         )
+    # the rule prediction applies: a face in too few of the frames read
+    elif (note := face_share_note(len(idxs), len({f['frame'] for f in rec['faces']}))):
+        rec.update(status='partial', message=note)
     elif 'header_frames' in info:
         rec['message'] = f"the header claims {info['header_frames']} frames; read from the {info['total']} the file holds"
 

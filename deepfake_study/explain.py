@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np, cv2, torch
 from fastcore.basics import patch
 from .core import *
+from .core import _head
 from .metrics import AGGREGATIONS
 from .models import face_pixels
 from .runs import METRICS, split_metrics
@@ -199,9 +200,10 @@ def to_html(self:Explanation)->str:
 
 # %% ../nbs/01h_explain.ipynb #66f97dfd
 def _page_name(path)->str:
-    "A file name for a video's page: its stem, and a short hash of its full path so two videos never share one."
+    """A file name for a video's page: its stem (at most 80 bytes: names are limited in bytes, and a legal 255-byte
+    video name must still leave room), and a short hash of its full path so two videos never share one."""
     p = str(path)
-    return f"{Path(p).stem[:80]}-{hashlib.sha1(p.encode()).hexdigest()[:8]}"
+    return f"{_head(Path(p).stem, 80)}-{hashlib.sha1(p.encode()).hexdigest()[:8]}"
 
 @patch
 def save(self:Explanation, folder)->Path:

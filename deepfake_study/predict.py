@@ -199,6 +199,9 @@ def _score(det, res:dict, idxs:list, frs:list, agg:str, detect_every:int, crops:
     for f in frame_probs: del f['crop']
     pf = AGGREGATIONS[agg]([f['p_fake'] for f in frame_probs])
     res.update(p_fake=pf, label=LABEL_NAMES[int(pf >= det.threshold)], frame_probs=frame_probs)
+    # the rule prep applies: a verdict from a face in few of the frames read is the video's only in part
+    if (note := face_share_note(len(idxs), len(frame_probs))):
+        res.update(status='partial', message='; '.join(m for m in (res['message'], note) if m))
     res['seconds']['classify'] = t3-t2
     return res
 
@@ -349,6 +352,26 @@ def expand_inputs(items:list)->list:
 FIELDS = ['path','p_fake','label','frames_read','frames_detected','faces_found','status','message']
 
 # %% ../nbs/01i_predict.ipynb #c5ecd5c6
+def _save_page(r:dict, folder)->bool:
+    """Save a result's explanation page; False, with the reason in its message and `page_error`, when it cannot be
+    written (a full disk, a read-only folder)."""
+    try: r.pop('explanation').save(folder); return True
+    except OSError as e:
+        r['page_error'] = f"page not written: {e.strerror or e}"
+        r['message'] = '; '.join(m for m in (r.get('message'), r['page_error']) if m)
+        return False
+
+def _write_index(pages:list, folder):
+    "`index.html` for the pages written; a failure to write it is said on standard error, not raised over the lines."
+    from deepfake_study.explain import explain_index
+    try: explain_index(pages, folder)
+    except OSError as e: print(f"deepfake_predict: index.html not written: {e.strerror or e}", file=sys.stderr)
+
+def _older_pages(folder)->bool:
+    "An --explain folder written before deepfake_predict marked them: an index.html and pages with their JSON."
+    pages = [p for p in Path(folder).glob('*.html') if p.name != 'index.html']
+    return (Path(folder)/'index.html').is_file() and bool(pages) and all(p.with_suffix('.json').is_file() for p in pages)
+
 def _json_line(r:dict)->str:
     "A result as `deepfake_predict`'s JSON line: `FIELDS`, and `scaled_from` where frames were downscaled."
     return json.dumps({k: r[k] for k in FIELDS} | ({'scaled_from': r['scaled_from']} if r.get('scaled_from') else {}), allow_nan=False)
@@ -378,8 +401,9 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
     if detect_every < 1: fail(f"--detect_every {detect_every}: at least 1")
     vids = expand_inputs(inputs)
     if not vids: fail("no videos found in the inputs")
-    if explain:
-        try: Path(explain).mkdir(parents=True, exist_ok=True)
+    if explain:  # as deepfake_report treats --out: never into a folder of the user's own files
+        try: claim_folder(explain, 'deepfake_predict', _older_pages, option='--explain')
+        except ValueError as e: fail(e)
         except OSError as e: fail(f"--explain {explain}: {e.strerror or e}")
     try: f = open(out, 'w', newline='') if out else sys.stdout
     except OSError as e: fail(f"--out {out}: {e.strerror or e}")
@@ -392,16 +416,16 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
         results = ((predict_video(v, det, frames, agg, detect_every, explain=True) for v in vids) if explain else
                    predict_videos(vids, det, frames, agg, detect_every, workers))
         pages = []
-        for r in tqdm(results, total=len(vids), disable=len(vids) < 2, file=sys.stderr, unit='video'):
-            failed += r['status']!='ok'
-            if explain:
-                r.pop('explanation').save(explain); pages.append(r)  # the index needs the verdicts only
-            if w: w.writerow(r)
-            else: print(_json_line(r), file=f)
-            f.flush()
-        if explain:
-            from deepfake_study.explain import explain_index
-            explain_index(pages, explain)
+        try:
+            for r in tqdm(results, total=len(vids), disable=len(vids) < 2, file=sys.stderr, unit='video'):
+                # a page that cannot be written is this video's problem, stated in its line; the others go on
+                if explain and _save_page(r, explain): pages.append(r)
+                failed += r['status']!='ok' or bool(r.get('page_error'))
+                if w: w.writerow(r)
+                else: print(_json_line(r), file=f)
+                f.flush()
+        finally:  # the index lists the pages written, also after Ctrl-C or a failure
+            if explain: _write_index(pages, explain)
         if out: f.close()
     except BrokenPipeError:  # the reader went away (`| head`): end quietly, as other command-line tools do
         import os

@@ -209,18 +209,9 @@ MARK = '.deepfake_report'  # the file that says a folder is a report this tool m
 
 def claim_output(out:Path):
     """Make `out` a report folder, or refuse: it must be empty, missing, or one this tool made (marked, or an older
-    report with its runs)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out/MARK).is_file():
-        if not ((out/'runs').is_dir() and (out/'report.ipynb').is_file()):  # a report made before the mark existed
-            held = ', '.join(sorted(p.name for p in out.iterdir())[:5])
-            raise ValueError(
-                f"--out {out} holds files deepfake_report did not write ({held}); name an empty folder or a report "
-                "folder"
-            )
-    out.mkdir(parents=True, exist_ok=True)
-    save_json(dict(tool='deepfake_report'), out/MARK)
+    report with its runs); `core.claim_folder`, as `deepfake_predict --explain` claims its folder."""
+    older = lambda o: (o/'runs').is_dir() and (o/'report.ipynb').is_file()  # a report made before the mark existed
+    return claim_folder(out, MARK.lstrip('.'), older)
 
 _SETTINGS = ('arch', 'mode', 'opt', 'lr', 'epochs', 'bs', 'size', 'seed', 'max_frames', 'fakes', 'data')
 

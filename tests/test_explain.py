@@ -1,6 +1,6 @@
 """#31: `deepfake_predict --explain DIR` writes, per video, a self-contained page a person can open and check, and its JSON;
 the page's verdict is the prediction's, its Grad-CAM is not blank, and a real browser draws its timeline and face strip."""
-import base64, json, os, re, subprocess, sys
+import base64, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np, cv2, pytest
 BIN = Path(sys.executable).parent
@@ -84,3 +84,94 @@ def test_predict_video_explain_in_python(demo, tiny_run):
     a, b = predict_video(v, det, frames=8), predict_video(v, det, frames=8, explain=True)
     assert 'explanation' not in a and 'crops' not in b and abs(a['p_fake'] - b['p_fake']) < 1e-9
     assert "id='verdict'" in b['explanation']._repr_html_()
+
+# --- #37 cases 4 to 7: the edges of --explain, and a verdict resting on one frame
+from test_bad_inputs_2 import _face_frames, _avi
+
+def _demo_clips(demo, n=2):
+    src = demo['raw']/'dfdc'/'dfdc_train_part_0'
+    return sorted(src.glob('*.mp4'))[:n]
+
+def test_explain_never_overwrites_a_users_index(demo, tiny_run, tmp_path):
+    "--explain into a folder holding the user's own index.html is refused (rc 2), as deepfake_report refuses its --out."
+    mine = tmp_path/'mine'; mine.mkdir(); (mine/'index.html').write_text('<p>my page</p>')
+    r = subprocess.run([str(BIN/'deepfake_predict'), _demo_clips(demo, 1)[0], '--model', tiny_run, '--frames', '2', '--explain', mine],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and 'did not write (index.html)' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-800:]
+    assert (mine/'index.html').read_text() == '<p>my page</p>' and [p.name for p in mine.iterdir()] == ['index.html']
+    # a folder it wrote itself is written again
+    out = tmp_path/'pages'
+    for _ in range(2):
+        r = subprocess.run([str(BIN/'deepfake_predict'), _demo_clips(demo, 1)[0], '--model', tiny_run, '--frames', '2', '--explain', out],
+                           capture_output=True, text=True)
+        assert r.returncode in (0, 1) and r.stdout.strip(), r.stderr[-800:]
+
+def test_a_legal_long_multibyte_name_gets_its_page(demo, tiny_run, tmp_path):
+    "A 247-byte video name of 3-byte characters: scored, its page and index written, as the plain path scores it."
+    long = tmp_path/('日'*81 + '.mp4'); assert len(long.name.encode()) == 247
+    shutil.copy(_demo_clips(demo, 1)[0], long)
+    out = tmp_path/'pages'
+    r = subprocess.run([str(BIN/'deepfake_predict'), long, '--model', tiny_run, '--frames', '4', '--explain', out], capture_output=True, text=True)
+    assert r.returncode in (0, 1) and 'Traceback' not in r.stderr, r.stderr[-1500:]
+    line = json.loads(r.stdout); assert line['p_fake'] is not None, line
+    pages = [p for p in out.glob('*.html') if p.name != 'index.html']
+    assert len(pages) == 1 and all(len(p.name.encode()) <= 255 for p in out.iterdir())
+    assert long.name in (out/'index.html').read_text()
+
+def _run_cli(videos:list, **kw)->int:
+    "deepfake_predict in this process (so a test can make a page's write fail), its exit status."
+    from deepfake_study.predict import deepfake_predict
+    with pytest.raises(SystemExit) as e: deepfake_predict(inputs=[str(v) for v in videos], **kw)
+    return e.value.code
+
+def test_a_page_that_cannot_be_written_is_that_videos_problem(demo, tiny_run, tmp_path, monkeypatch, capsys):
+    "A full disk while the first page is written: every video still gets its line, the first says why it has no page, rc 1, and the index lists the page written."
+    import errno
+    from deepfake_study.explain import Explanation
+    save, calls = Explanation.save, []
+    def full_once(self, folder):
+        calls.append(1)
+        if len(calls) == 1: raise OSError(errno.ENOSPC, 'No space left on device')
+        return save(self, folder)
+    monkeypatch.setattr(Explanation, 'save', full_once)
+    a, b = _demo_clips(demo, 2); out = tmp_path/'pages'
+    rc = _run_cli([a, b], model=str(tiny_run), frames=2, explain=str(out))
+    lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    assert rc == 1 and [Path(l['path']).name for l in lines] == [a.name, b.name], lines
+    assert 'page not written: No space left on device' in lines[0]['message'] and 'page not written' not in lines[1]['message']
+    index = (out/'index.html').read_text()
+    assert b.name in index and a.name not in index
+
+def test_ctrl_c_still_writes_the_index_of_the_pages_written(demo, tiny_run, tmp_path, monkeypatch, capsys):
+    import deepfake_study.predict as P
+    pv, seen = P.predict_video, []
+    def interrupted(path, *a, **k):
+        seen.append(path)
+        if len(seen) == 2: raise KeyboardInterrupt
+        return pv(path, *a, **k)
+    monkeypatch.setattr(P, 'predict_video', interrupted)
+    a, b = _demo_clips(demo, 2); out = tmp_path/'pages'
+    with pytest.raises(KeyboardInterrupt): _run_cli([a, b], model=str(tiny_run), frames=2, explain=str(out))
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    index = (out/'index.html').read_text()
+    assert a.name in index and b.name not in index
+
+def test_a_face_in_one_of_eight_frames_is_partial_in_prediction_and_prep(demo, tiny_run, tmp_path):
+    "A clip with a face only at its start: 8 frames read, 1 with a face. Prediction and prep both say 'partial', with the same reason."
+    from deepfake_study.predict import load_detector, predict_video
+    from deepfake_study.data_prep import prepare_dataset
+    _, frs = _face_frames(demo, 64)
+    frames = frs[:6] + [np.zeros_like(f) for f in frs[6:]]
+    d = tmp_path/'ds'; (d/'real').mkdir(parents=True); (d/'fake').mkdir()
+    one = _avi(d/'real'/'one_face.avi', frames)
+    for i, k in enumerate(_demo_clips(demo, 3)): shutil.copy(k, d/('fake' if i else 'real')/k.name)
+    res = predict_video(one, load_detector(tiny_run, 'cpu'), frames=8)
+    assert res['frames_read'] == 8 and len(res['frame_probs']) == 1, (res['frames_read'], res['frame_probs'])
+    assert res['status'] == 'partial' and 'a face in only 1 of the 8 frames read' in res['message'] and res['p_fake'] is not None, res
+    prepare_dataset(d, tmp_path/'prep', layout='folder', frames=8, size=48, valid=0.25, test=0.25, progress=False, workers=0)
+    import pandas as pd
+    v = pd.read_csv(tmp_path/'prep'/'videos.csv').set_index('path')
+    row = v.loc[next(p for p in v.index if p.endswith('one_face.avi'))]
+    assert row.status == 'partial' and 'a face in only 1 of the 8 frames read' in row.message, row
+    # a clip with a face in every frame is 'ok' in both
+    assert (v.drop(index=[p for p in v.index if p.endswith('one_face.avi')]).status == 'ok').all()
