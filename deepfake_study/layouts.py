@@ -256,10 +256,13 @@ def index_folder(root, # folder with `real/` and `fake/` subfolders, or holding 
         if len(cands)==1: csv_file = cands[0].name
     rows = []
     if csv_file:
-        df = pd.read_csv(root/csv_file)
+        # as text: one blank cell must not turn a column of 0/1 into floats, so the error names that row
+        df = pd.read_csv(root/csv_file, dtype=str, keep_default_na=False)
         miss = {'path','label'} - set(df.columns)
         if miss: raise MetadataError(f"{root/csv_file}: missing columns {sorted(miss)}")
         for i,r in df.iterrows():
+            if not r['label'].strip():
+                raise MetadataError(f"{root/csv_file}: row {i+2} ({r['path']}): the label is blank; expected FAKE/REAL or 1/0")
             try: lbl = parse_label(r['label'])
             except ValueError as e: raise MetadataError(f"{root/csv_file}: row {i+2} ({r['path']}): {e}") from None
             rows.append(

@@ -189,10 +189,11 @@ def _score(det, res:dict, idxs:list, frs:list, agg:str, detect_every:int, crops:
     # one probability per frame: the most confident face's (faces come most confident first)
     per_frame = {}
     # box: the face scored, x1 y1 x2 y2 in frame pixels
-    n_faces = Counter(f['pos'] for f in faces)  # where a frame shows several faces, the page says which one was scored
+    # where a frame shows several faces (seen by the detector, even when one is kept), the page says which was scored
+    n_faces = Counter(f['pos'] for f in faces)
     for f, pi in zip(faces, p):
         per_frame.setdefault(idxs[f['pos']], dict(frame=idxs[f['pos']], p_fake=float(pi), box=f['box'], crop=f['crop'],
-                                                  faces=n_faces[f['pos']], face_prob=f['prob']))
+                                                  faces=max(n_faces[f['pos']], f.get('seen', 0)), face_prob=f['prob']))
     frame_probs = [per_frame[i] for i in sorted(per_frame)]
     # the scored faces as the classifier read them (before its resize)
     if crops: res['crops'] = [f['crop'] for f in frame_probs]

@@ -175,3 +175,13 @@ def test_a_face_in_one_of_eight_frames_is_partial_in_prediction_and_prep(demo, t
     assert row.status == 'partial' and 'a face in only 1 of the 8 frames read' in row.message, row
     # a clip with a face in every frame is 'ok' in both
     assert (v.drop(index=[p for p in v.index if p.endswith('one_face.avi')]).status == 'ok').all()
+
+def test_two_people_in_a_frame_are_counted_though_one_is_scored(demo, tiny_run, tmp_path):
+    "A run keeps one face per frame; a clip showing two people (a face and its mirror image side by side) still says '1 of 2 faces'."
+    from deepfake_study.predict import load_detector, predict_video
+    _, frs = _face_frames(demo, 16)
+    two = _avi(tmp_path/'two.avi', [np.ascontiguousarray(np.hstack([f, f[:, ::-1]])) for f in frs])
+    det = load_detector(tiny_run, 'cpu'); assert det.fx.max_faces == 1
+    res = predict_video(two, det, frames=4, explain=True)
+    assert res['frame_probs'] and all(f['faces'] == 2 for f in res['frame_probs']), [f['faces'] for f in res['frame_probs']]
+    assert '1 of 2 faces: the most confident' in res['explanation'].to_html()
