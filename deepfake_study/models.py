@@ -141,10 +141,10 @@ def head_params(model)->set:
     return {id(p) for p in model.get_classifier().parameters()}
 
 # %% ../nbs/01c_models.ipynb #20b80038
-def face_pixels(img, # a crop's file name, or an HWC uint8 RGB array
+def face_pixels(img, # a crop's file name, an open file (its encoded bytes), or an HWC uint8 RGB array
                 size:int, # side the network reads
                )->np.ndarray:
     "A face crop as the network reads it: RGB uint8, `size`×`size`, bilinear."
-    im = Image.open(img).convert('RGB') if isinstance(img,
-                                                      (str, Path)) else Image.fromarray(np.asarray(img, dtype=np.uint8))
+    im = Image.open(img).convert('RGB') if isinstance(img, (str, Path)) or hasattr(img, 'read') \
+         else Image.fromarray(np.asarray(img, dtype=np.uint8))
     return np.asarray(im.resize((size, size), Image.BILINEAR))

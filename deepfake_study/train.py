@@ -22,7 +22,7 @@ from .prepared import PREP_JSON, load_videos
 from .metrics import evaluate, best_threshold, rates_at, video_scores
 from .sbi import plot_sbi
 from .models import create_model, resolve_arch, WeightsUnavailable, norm_stats, head_params
-from .data import resolve_data, blackbox_splits, prep_settings, prep_differences, load_faces, get_dls, get_augs, class_weights, DEFAULT_AUG, pick_loader
+from .data import resolve_data, blackbox_splits, prep_settings, prep_differences, load_faces, get_dls, get_augs, class_weights, DEFAULT_AUG, pick_loader, CacheSpaceError
 from .runs import CONFIG, METRICS, PREDICTIONS, WEIGHTS, predict_images, plot_run, metrics_summary, load_run
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ def train_run(arch:str='lite0', # timm name or alias (resnet18, nasnet, efficien
               n_boot:int=200, # bootstrap resamples for the CIs
               fakes:str='dataset', # training fakes: 'dataset' (the dataset's own), 'sbi' (self-blended real faces only) or 'both'
               progress:bool=True,
-              loader:str='auto', # training input: 'pil' (per-image), 'cache' (crop cache + batch augmentations) or 'auto' (the cache on a GPU, unless SBI)
+              loader:str='auto', # training input: 'pil' (per-image), 'cache' (crop cache + batch augmentations), 'pack' (packed encoded crops) or 'auto' (the cache on a GPU, unless SBI)
              )->dict:
     "Train and evaluate one model; write its run folder and return `{'out', 'config', 'metrics'}`."
     t0 = time.time()
@@ -320,8 +320,9 @@ def deepfake_train(mode:Param("training mode", str, choices=list(MODES))='finetu
                    opt:Param("optimizer", str, choices=list(OPTS))='adam',
                    fakes:Param("training fakes: the dataset's own, self-blended real faces, or both ('real' is the old name of "
                                "'dataset')", str, choices=[*FAKES, *FAKES_ALIASES])='dataset',
-                   loader:Param("training input: per-image PIL transforms, the crop cache with batch augmentations, or auto "
-                                "(the cache on a GPU)", str, choices=['auto','pil','cache'])='auto',
+                   loader:Param("training input: per-image PIL transforms, the crop cache with batch augmentations (raw "
+                                "pixels where they fit, else packed crops), the packed crops, or auto (the cache on a GPU)",
+                                str, choices=['auto','pil','cache','pack'])='auto',
                    **kwargs):
     "Train and evaluate one detector; write its run folder. The other options are `train_run`'s."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
@@ -331,7 +332,7 @@ def deepfake_train(mode:Param("training mode", str, choices=list(MODES))='finetu
     signal.signal(signal.SIGTERM, stop)
     try:
         r = train_run(mode=mode, opt=opt, fakes=fakes, loader=loader, **kwargs)
-    except (ValueError, FileNotFoundError, WeightsUnavailable, FloatingPointError) as e:
+    except (ValueError, FileNotFoundError, WeightsUnavailable, FloatingPointError, CacheSpaceError) as e:
         raise SystemExit(f"deepfake_train: error: {e}")
     except UnidentifiedImageError as e:  # PIL names the file
         raise SystemExit(

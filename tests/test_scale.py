@@ -1,0 +1,76 @@
+"""#38: the training input at DFDC's size. A crop cache on a disk too small stops with one line (no signal, no partial
+file); the packed crops give the raw cache's pixels; the plan counts disk."""
+import json, os, shutil, subprocess, sys, textwrap
+from pathlib import Path
+import numpy as np, pandas as pd, pytest
+
+@pytest.fixture
+def small_disk(tmp_path):
+    "A 40 MB tmpfs (as #38 reproduced the SIGBUS on), unmounted after the test."
+    d = tmp_path/'disk'; d.mkdir()
+    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', str(d)], capture_output=True, text=True)
+    if r.returncode: pytest.skip(f"cannot mount a tmpfs here (needs root): {r.stderr.strip()}")
+    yield d
+    subprocess.run(['umount', str(d)], check=False)
+
+def _subset(demo, dst:Path, n:int)->Path:
+    "A prepared folder holding the first `n` crops of the demo's DFDC set."
+    src = Path(demo['dfdc']); dst.mkdir(parents=True)
+    f = pd.read_csv(src/'faces.csv').head(n)
+    for c in f.crop: (dst/c).parent.mkdir(parents=True, exist_ok=True); shutil.copy(src/c, dst/c)
+    f.to_csv(dst/'faces.csv', index=False)
+    for x in ('videos.csv', 'prep.json'): shutil.copy(src/x, dst/x)
+    return dst
+
+BUILD = textwrap.dedent('''
+    import sys, shutil, collections
+    if sys.argv[2] == 'lie':  # a disk that says it has room: the up-front allocation must still catch it
+        shutil.disk_usage = lambda p: collections.namedtuple('u', 'total used free')(10**12, 0, 10**12)
+    from deepfake_study.data import crop_cache
+    crop_cache(sys.argv[1], 224, progress=False)
+''')
+
+@pytest.mark.parametrize('how', ['honest', 'lie'])
+def test_a_cache_too_big_for_its_disk_stops_with_one_line(demo, small_disk, how):
+    "300 crops at 224 px need 45 MB; the disk has about 31 MB left. Whether the free space is read right or the disk lies about it, the build stops with CacheSpaceError, no SIGBUS, and leaves no partial file."
+    p = _subset(demo, small_disk/'prep', 300)
+    r = subprocess.run([sys.executable, '-c', BUILD, str(p), how], capture_output=True, text=True)
+    assert r.returncode == 1, (r.returncode, r.stderr[-1500:])   # 135 was the SIGBUS
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith('deepfake_study.data.CacheSpaceError: the crop cache of 300 crops at 224 px needs 0.05 GB'), last
+    assert not [f.name for f in (p/'cache').iterdir() if '.part' in f.name or f.suffix == '.u8'], list((p/'cache').iterdir())
+    assert shutil.disk_usage(small_disk).free > 25e6  # the space is given back
+
+def test_deepfake_train_says_it_in_one_line(demo, small_disk, tmp_path):
+    "Too little room even for the packed crops: deepfake_train stops before training, in one line naming the need, the free space and the way out."
+    p = _subset(demo, small_disk/'prep', 300)
+    with open(small_disk/'filler', 'wb') as f: os.posix_fallocate(f.fileno(), 0, shutil.disk_usage(small_disk).free - 4_000_000)
+    r = subprocess.run([str(Path(sys.executable).parent/'deepfake_train'), '--data', str(p), '--arch', 'resnet18', '--mode', 'baseline',
+                        '--epochs', '1', '--size', '224', '--loader', 'cache', '--blackbox', 'none', '--out', str(tmp_path/'run'),
+                        '--device', 'cpu'], capture_output=True, text=True)
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and err[-1].startswith('deepfake_train: error: the crop pack of ') and 'Traceback' not in r.stderr, r.stderr[-1500:]
+    assert "loader='pil'" in err[-1] and 'GB free' in err[-1] and 'does not fit' in r.stderr  # the raw cache was tried first
+    assert not [f for f in (p/'cache').iterdir() if '.part' in f.name]
+
+def test_the_packed_crops_give_the_raw_caches_pixels(demo):
+    from deepfake_study.data import crop_cache, crop_pack, PackDataset, load_faces
+    f = load_faces(demo['dfdc'])
+    crops = f.crop.tolist()[::3]
+    arr, _ = crop_cache(demo['dfdc'], 96, crops=crops, progress=False)
+    data, off = crop_pack(demo['dfdc'], crops, progress=False)
+    assert off.dtype == np.int64 and len(off) == len(crops) + 1 and data.nbytes == off[-1]
+    x, _ = PackDataset(data, off, np.arange(len(crops))[::-1], np.zeros(len(crops)), 96).batch(list(range(len(crops))))
+    assert np.array_equal(x.numpy(), np.asarray(arr)[::-1])
+
+def test_the_packed_crops_on_real_clips(tmp_path):
+    "The same on the real clips' prepared crops (skips where the real set is not rebuilt)."
+    from deepfake_study.core import study_dir
+    real = [p.parent for p in (study_dir('data')/'real').rglob('faces.csv')] if (study_dir('data')/'real').is_dir() else []
+    if not real: pytest.skip('the real clips are not rebuilt here ($DEEPFAKE_DATA/real)')
+    from deepfake_study.data import crop_cache, crop_pack, PackDataset
+    for p in real[:2]:
+        crops = pd.read_csv(p/'faces.csv').crop.tolist()[:64]
+        arr, _ = crop_cache(p, 128, crops=crops, progress=False); data, off = crop_pack(p, crops, progress=False)
+        x, _ = PackDataset(data, off, np.arange(len(crops)), np.zeros(len(crops)), 128).batch(list(range(len(crops))))
+        assert np.array_equal(x.numpy(), np.asarray(arr))
