@@ -74,3 +74,25 @@ def test_the_packed_crops_on_real_clips(tmp_path):
         arr, _ = crop_cache(p, 128, crops=crops, progress=False); data, off = crop_pack(p, crops, progress=False)
         x, _ = PackDataset(data, off, np.arange(len(crops)), np.zeros(len(crops)), 128).batch(list(range(len(crops))))
         assert np.array_equal(x.numpy(), np.asarray(arr))
+
+def test_the_dry_run_states_the_disk_and_checks_it():
+    r = subprocess.run([str(Path(sys.executable).parent/'deepfake_report'), '--config', 'study', '--dry-run'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-1500:]
+    o = r.stdout
+    for stage in ('face crops (prep)', 'training input', 'run folders', 'embeddings of'): assert stage in o, o[-3000:]
+    assert 'disk in all:' in o and 'peak RAM of the bookkeeping' in o and 'GB' in o
+    from deepfake_study.study import load_config, find_config, disk_plan, _crops, load_throughput
+    c = load_config(find_config('study')); cr = _crops(c)
+    # at the study's size the raw pixels never fit on a 64 GB GPU machine: the plan says the packed crops feed training
+    raw = sum(n*s*s*3 for s, n in {224: cr['train'] + cr['valid'], 331: cr['train'] + cr['valid']}.items())
+    assert raw > 300e9 and cr['train'] > 600_000, cr
+
+def test_a_study_that_cannot_fit_is_refused_before_anything_runs(demo, small_disk):
+    "A report folder on a 40 MB disk: the run folders alone need more. Refused in one line before any run, naming the stage, GB needed and free, and the fix."
+    cfg = small_disk.parent/'tiny.yaml'
+    cfg.write_text("data: {train: demo, blackbox: demo}\nsize: 48\nepochs: 1\nmax_frames: 2\ngrid:\n  - {arch: resnet18, mode: baseline}\n")
+    r = subprocess.run([str(Path(sys.executable).parent/'deepfake_report'), '--config', str(cfg), '--out', str(small_disk/'report')],
+                       capture_output=True, text=True)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 1 and last.startswith('deepfake_report: error: the study does not fit: run folders needs 0.') and 'GB free there' in last, r.stderr[-2000:]
+    assert 'Traceback' not in r.stderr and not (small_disk/'report'/'runs'/'baseline-resnet18-adam-lr0.001').exists()
