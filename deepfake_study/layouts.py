@@ -58,10 +58,12 @@ def _tidy(rows, dataset):
 
 # %% ../nbs/00a_layouts.ipynb #2171360c
 def _no_dup_keys(pairs):
-    keys = [k for k, _ in pairs]
-    dup = sorted({k for k in keys if keys.count(k) > 1})
-    if dup: raise MetadataError(f"duplicate key {dup[0]!r}")
-    return dict(pairs)
+    d = dict(pairs)
+    if len(d) != len(pairs):  # a count per key was quadratic: 2,400 entries per DFDC part took seconds
+        seen, dup = set(), set()
+        for k, _ in pairs: (dup if k in seen else seen).add(k)
+        raise MetadataError(f"duplicate key {sorted(dup)[0]!r}")
+    return d
 
 def _load_json(fn):
     """JSON from `fn`, with every way it can be bad (encoding, syntax, nesting, duplicate keys) a `MetadataError` naming
@@ -102,9 +104,9 @@ def index_dfdc(root, # folder holding `metadata.json`, or `dfdc_train_part_*/` /
     # videos no metadata.json labels (a part folder without one, or files a metadata.json does not list): skipped,
     # counted
     listed = set(df.path)
-    unl = sorted(
-        p.relative_to(root).as_posix() for d in [root, *sorted(x for x in root.iterdir() if x.is_dir())]
-        for p in d.glob('*') if p.suffix.lower() in VIDEO_EXTS and p.relative_to(root).as_posix() not in listed)
+    unl = sorted(pre + e.name for d, pre in [(root, ''), *((x, f'{x.name}/') for x in root.iterdir() if x.is_dir())]
+                 for e in os.scandir(d)  # names, not Path objects: DFDC lists 119,000 files
+                 if os.path.splitext(e.name)[1].lower() in VIDEO_EXTS and pre + e.name not in listed)
     if unl: log.warning(f"{root}: {len(unl)} video(s) that no metadata.json labels were skipped, e.g. {unl[0]}")
     df.attrs['unlabelled'] = len(unl)
     return df
@@ -451,6 +453,20 @@ def index_videos(root, # dataset root
     return df
 
 # %% ../nbs/00a_layouts.ipynb #1b2f4dc0
+class _StratifiedGroupKFold(StratifiedGroupKFold):
+    """scikit-learn's `StratifiedGroupKFold`, its search for each group's fold done for all folds at once: the same folds
+    (the same arithmetic, the same tie-break), in a fraction of the time on DFDC's 20,000 identities."""
+    def _find_best_fold(self, y_counts_per_fold, y_cnt, group_y_counts):
+        k = self.n_splits
+        cand = np.repeat(y_counts_per_fold[None], k, 0); cand[np.arange(k), np.arange(k)] += group_y_counts
+        evals = np.mean(np.std(cand / y_cnt.reshape(1, 1, -1), axis=1), axis=1)
+        samples = cand[np.arange(k), np.arange(k)].sum(1)
+        best, min_eval, min_samples = None, np.inf, np.inf
+        for i, (e, s) in enumerate(zip(evals.tolist(), samples.tolist())):
+            if e < min_eval or (abs(e - min_eval) <= 1e-8 + 1e-5*abs(min_eval) and s < min_samples):
+                best, min_eval, min_samples = i, e, s
+        return best
+
 def _group_holdout(df, frac, seed):
     "Boolean mask of a held-out set of whole groups, about `frac` of the rows, label-stratified where the groups allow."
     n_splits = max(2, int(round(1/frac)))
@@ -459,7 +475,7 @@ def _group_holdout(df, frac, seed):
     if n_splits < 2: raise ValueError(f"cannot split {len(np.unique(g))} group(s) into held-out sets")
     try:
         if min(np.bincount(y, minlength=2)) >= n_splits:
-            _, te = next(StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(df, y, g))
+            _, te = next(_StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(df, y, g))
         else: raise ValueError
     except ValueError:
         _, te = next(GroupShuffleSplit(n_splits=1, test_size=frac, random_state=seed).split(df, y, g))
