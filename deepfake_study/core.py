@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['REAL', 'FAKE', 'LABEL_NAMES', 'PREP_KEYS', 'VIDEO_EXTS', 'DETECTOR_KEYS', 'PREP_BEFORE', 'CROP_ENCODINGS', 'MODES',
            'FAKES', 'FAKES_ALIASES', 'DEMO', 'DEMO_BLACKBOX', 'DEMO_ALIASES', 'NAME_PATTERN', 'OPTIMIZERS',
-           'MIN_FACE_SHARE', 'parse_label', 'study_dir', 'UnsafePathError', 'safe_join', 'atomic_write', 'atomic_save',
-           'save_json', 'folder_lock', 'claim_folder', 'seed_everything', 'get_device', 'env_info', 'git_commit',
-           'usable_cores', 'default_workers', 'check_fakes', 'check_mode', 'check_name', 'check_opt', 'check_lr',
-           'check_seed', 'face_share_note', 'is_demo', 'demo_blackbox', 'run_name']
+           'MIN_FACE_SHARE', 'parse_label', 'study_dir', 'UnsafePathError', 'safe_join', 'safe_joins', 'atomic_write',
+           'atomic_save', 'save_json', 'folder_lock', 'claim_folder', 'seed_everything', 'get_device', 'env_info',
+           'git_commit', 'usable_cores', 'default_workers', 'check_fakes', 'check_mode', 'check_name', 'check_opt',
+           'check_lr', 'check_seed', 'face_share_note', 'is_demo', 'demo_blackbox', 'run_name']
 
 # %% ../nbs/00_core.ipynb #341fb646
-import os, re, math, random, json, subprocess, tempfile, contextlib, importlib.metadata, platform, warnings
+import os, re, math, random, json, functools, posixpath, subprocess, tempfile, contextlib, importlib.metadata, platform, warnings
 from pathlib import Path
 import numpy as np
 
@@ -62,6 +62,26 @@ def safe_join(root, # the dataset root
         raise UnsafePathError(f"path {rel!r} escapes dataset root {root}")
     return p
 
+# %% ../nbs/00_core.ipynb #4ee46e6a
+@functools.lru_cache(maxsize=256)
+def _resolved(root:str)->str: return str(Path(root).resolve())
+
+def safe_joins(root, # the root the paths were written under
+               rels, # paths relative to `root`, as a table lists them
+              )->list:
+    """`safe_join` for many paths at once (a faces table of a million crops), as strings: each checked lexically
+    (absolute, `~`, a drive, empty, or a `..` that climbs out is refused), the root resolved once instead of every path.
+    A link inside the root is not followed: for the tables this project writes itself, where `safe_join`'s
+    per-path resolve costs a second per 20,000 paths."""
+    r = _resolved(str(root)); out = []
+    for rel in rels:
+        rel = str(rel); n = posixpath.normpath(rel)
+        if not rel.strip() or n == '.' or os.path.isabs(rel) or rel.startswith(('~', '\\')) or (len(rel) > 1 and rel[1] == ':') \
+           or n == '..' or n.startswith('../'):
+            raise UnsafePathError(f"path {rel!r} is empty, absolute or escapes the root {root}")
+        out.append(f"{r}/{n}")
+    return out
+
 # %% ../nbs/00_core.ipynb #b1189161
 def _head(name:str, n:int=120)->str:
     "The start of `name` in at most `n` bytes of UTF-8 (file names are limited in bytes, not characters)."
@@ -77,6 +97,7 @@ def _umask()->int:
 @contextlib.contextmanager
 def atomic_write(fn, # destination file
                  mode:str='w', # 'w' for text, 'wb' for bytes
+                 durable:bool=True, # fsync before the rename; False where a file lost to a crash is found and redone
                  **kwargs):
     """Open a temporary file beside `fn` and move it onto `fn` only when the block finishes without error. The file
     gets the permissions `open` would give it (0666 less the umask), not the temporary file's private 0600."""
@@ -86,7 +107,8 @@ def atomic_write(fn, # destination file
     try:
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
-            f.flush(); os.fsync(f.fileno())
+            f.flush()
+            if durable: os.fsync(f.fileno())
         # a file system without Unix modes (FAT, some network mounts) refuses: the write still stands
         with contextlib.suppress(OSError): os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, fn)
@@ -109,9 +131,12 @@ def atomic_save(fn, # destination file
     return fn
 
 # %% ../nbs/00_core.ipynb #75c1c372
-def save_json(obj, fn, **kwargs):
-    "Write `obj` as indented JSON to `fn`, atomically."
-    with atomic_write(fn) as f: json.dump(obj, f, indent=2, default=_json_default, **kwargs)
+def save_json(obj, fn, indent:int|None=2, durable:bool=True, **kwargs):
+    """Write `obj` as JSON to `fn`, atomically: indented for a person, or compact (`indent=None`, C's encoder: 20 times
+    faster) for the hundreds of thousands of records a prep writes."""
+    # one string, then one write: `json.dump` to a file never uses the C encoder
+    text = json.dumps(obj, indent=indent, default=_json_default, **kwargs)
+    with atomic_write(fn, durable=durable) as f: f.write(text)
     return Path(fn)
 
 # %% ../nbs/00_core.ipynb #a1f7e59e

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'AUGS', 'DEFAULT_AUG', 'resolve_data', 'blackbox_splits', 'RandomJPEG', 'RandomBlur', 'get_augs',
            'CacheSpaceError', 'reserve_file', 'crop_cache', 'crop_pack', 'CropDataset', 'PackDataset', 'BatchAugment',
-           'get_dls', 'pick_loader', 'class_weights']
+           'get_dls', 'pick_loader', 'crop_rows', 'class_weights']
 
 # %% ../nbs/01e_data.ipynb #91adcfcd
 import os, re, io, json, math, time, errno, random, logging, hashlib, warnings
@@ -430,6 +430,10 @@ def pick_loader(loader:str='auto', device=None, fakes:str='dataset')->str:
     return 'cache' if dev.type=='cuda' and check_fakes(fakes)=='dataset' else 'pil'
 
 # %% ../nbs/01e_data.ipynb #6a5656a9
+def crop_rows(crops:list)->pd.Series:
+    "Each crop path's row in a cache or pack of `crops`: a Series (a hash index over numbers, not a dict of objects)."
+    return pd.Series(np.arange(len(crops)), index=pd.Index(crops))
+
 def _raw_fits(prepared, n:int, size:int, spare:float=0.2)->bool:
     "Whether the raw cache of `n` crops at `size` px fits on its disk with `spare` of the free space left over."
     import shutil
@@ -450,7 +454,7 @@ def _cached_dls(faces, size, bs, mean, std, aug, workers, device, seed, prepared
         kind = 'pack'
     if kind == 'pack': data, offsets = crop_pack(prepared, crops)
     else: arr, _ = crop_cache(prepared, size, crops=crops)
-    rows = pd.Series(np.arange(len(crops)), index=crops)
+    rows = crop_rows(crops)
     dev = torch.device(device) if device is not None else torch.device('cpu')
     dls = []
     for s, train in (('train', True), ('valid', False)):

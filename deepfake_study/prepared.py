@@ -63,5 +63,5 @@ def load_faces(prepared, # prepared-faces folder
         ]
         df = df.iloc[np.sort(np.concatenate(keep))]
     df = df.reset_index(drop=True)
-    df['fn'] = [str(safe_join(prepared, c)) for c in df['crop']]
+    df['fn'] = safe_joins(prepared, df['crop'])  # checked as safe_join checks, the folder resolved once
     return df

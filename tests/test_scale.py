@@ -96,3 +96,14 @@ def test_a_study_that_cannot_fit_is_refused_before_anything_runs(demo, small_dis
     last = r.stderr.strip().splitlines()[-1]
     assert r.returncode == 1 and last.startswith('deepfake_report: error: the study does not fit: run folders needs 0.') and 'GB free there' in last, r.stderr[-2000:]
     assert 'Traceback' not in r.stderr and not (small_disk/'report'/'runs'/'baseline-resnet18-adam-lr0.001').exists()
+
+def test_a_damaged_record_is_redone_not_a_crash(demo, tmp_path):
+    "Records are written without fsync (119,000 of them would cost minutes of it): one cut short by a crash is removed when the tables are built, and the next prep redoes its video."
+    from deepfake_study.data_prep import build_tables, videos_to_do, _record_path
+    p = tmp_path/'prep'; shutil.copytree(demo['dfdc'], p, ignore=shutil.ignore_patterns('cache'))
+    idx = pd.read_csv(p/'videos.csv')
+    idx = idx[[c for c in idx.columns if c not in ('status', 'n_frames', 'n_faces', 'message')]]
+    v = idx.video.iloc[3]; rp = _record_path(p, v); rp.write_text(rp.read_text()[:40])
+    videos, faces = build_tables(p, idx)
+    assert v not in set(videos.video) and v not in set(faces.video) and len(videos) == len(idx) - 1
+    assert [r['video'] for r in videos_to_do(idx, p)] == [v]
