@@ -163,8 +163,9 @@ def build_tables(out, # prepared-faces folder
                 'message': 'path escapes the dataset root'
             })
             continue
-        if not rp.is_file(): continue
-        try: rec = json.loads(rp.read_text())
+        try:
+            with open(rp, encoding='utf-8') as f: rec = json.loads(f.read())
+        except FileNotFoundError: continue  # not prepared yet (one open, not a stat and then an open)
         except ValueError:  # written without fsync (a record is cheap to redo): a crash can leave one empty or cut
             log.warning(f"{rp}: a damaged record (a crash while it was written?); removed, so the next prep redoes its video")
             rp.unlink(missing_ok=True); continue
