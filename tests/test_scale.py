@@ -1,6 +1,6 @@
 """#38: the training input at DFDC's size. A crop cache on a disk too small stops with one line (no signal, no partial
 file); the packed crops give the raw cache's pixels; the plan counts disk."""
-import json, os, shutil, subprocess, sys, textwrap
+import json, os, re, shutil, subprocess, sys, textwrap
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 
@@ -107,3 +107,14 @@ def test_a_damaged_record_is_redone_not_a_crash(demo, tmp_path):
     videos, faces = build_tables(p, idx)
     assert v not in set(videos.video) and v not in set(faces.video) and len(videos) == len(idx) - 1
     assert [r['video'] for r in videos_to_do(idx, p)] == [v]
+
+def test_the_scale_benchmark_small(tmp_path):
+    "benchmarks/scale.py at 1/80 and 1/20 of DFDC: every step runs, and none grows much faster than the videos (4x the videos, at most 2.5x that in CPU per video)."
+    from conftest import ROOT
+    r = subprocess.run([sys.executable, str(ROOT/'benchmarks'/'scale.py'), '--videos', '6000', '--fractions', '0.25,1', '--root', str(tmp_path), '--runs', '4'],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    g = re.search(r'as a multiple of linear.*?\n\s+(.*)\n', r.stdout)[1]
+    growth = dict((k, float(v)) for k, v in (x.rsplit(' ', 1) for x in g.split(', ')))
+    assert set(growth) == {'index', 'split', 'records', 'resume', 'build_tables', 'load_faces', 'loader_index', 'report_tables'}, growth
+    assert all(v < 2.5 for v in growth.values()), growth
