@@ -1,7 +1,7 @@
 """#37: no page this project writes runs a script it did not write, and no config value can name a folder outside `--out`.
 Hostile values go into every field that reaches the report (context rows, run names, data paths, label values in
 errors, dataset folder names); the rendered page is opened in headless Chromium and nothing runs."""
-import html as _html, json, re, subprocess, sys
+import html as _html, json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
 from conftest import ROOT
@@ -127,3 +127,14 @@ def test_no_run_folder_leaves_out(tmp_path):
     r = dict(name='x/../../../NAME-lr0.001', mode='baseline', params={})
     with pytest.raises(UnsafePathError): _run_one('train', r, rd, {}, 'demo', None, None, ROOT/'nbs')
     assert (victim/'FAILED.json').read_text() == '{"mine": 1}'
+
+def test_two_reports_into_one_folder_do_not_both_run(tmp_path):
+    "#37 case 10: while one deepfake_report holds --out, a second into the same folder stops at once, naming the holder, and trains nothing."
+    from deepfake_study.core import folder_lock
+    from deepfake_study.study import claim_output
+    out = tmp_path/'report'; claim_output(out)
+    cfg = tmp_path/'c.yaml'; cfg.write_text("grid:\n  - {arch: resnet18, mode: baseline}\n")
+    with folder_lock(out, '.report.lock', 'is being built'):
+        r = subprocess.run([str(BIN/'deepfake_report'), '--config', str(cfg), '--out', str(out)], capture_output=True, text=True)
+    assert r.returncode == 1 and f'{out} is being built by another process (pid {os.getpid()})' in r.stderr, r.stderr[-1500:]
+    assert not (out/'runs').exists()
