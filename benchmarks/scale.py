@@ -67,7 +67,7 @@ def one(n_videos:int, root:Path, n_runs:int)->dict:
     idx = step('split', lambda: split_videos(idx, valid=0.15, test=0.15, seed=42))
     def records():
         for r in idx.to_dict('records'):
-            faces = [dict(frame=f*37, face=0, box=[10.5, 20.5, 110.5, 140.5], prob=0.9991, landmarks=[[1.5, 2.5]]*5,
+            faces = [dict(frame=f*37, face=0, box='[10.5, 20.5, 110.5, 140.5]', prob=0.9991, landmarks=json.dumps([[1.5, 2.5]]*5),
                           crop=f"faces/{r['video']}/{f*37:05d}_0.jpg", bytes=13700) for f in range(8)]
             save_json(dict(r, status='ok', n_frames=8, n_faces=8, message='', faces=faces), _record_path(out, r['video']), indent=None, durable=False)
     step('records', records)

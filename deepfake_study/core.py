@@ -11,7 +11,7 @@ __all__ = ['REAL', 'FAKE', 'LABEL_NAMES', 'PREP_KEYS', 'VIDEO_EXTS', 'DETECTOR_K
            'check_lr', 'check_seed', 'face_share_note', 'is_demo', 'demo_blackbox', 'run_name']
 
 # %% ../nbs/00_core.ipynb #341fb646
-import os, re, math, random, json, functools, posixpath, subprocess, tempfile, contextlib, importlib.metadata, platform, warnings
+import os, re, math, random, json, functools, itertools, posixpath, subprocess, tempfile, contextlib, importlib.metadata, platform, warnings
 from pathlib import Path
 import numpy as np
 
@@ -87,12 +87,7 @@ def _head(name:str, n:int=120)->str:
     "The start of `name` in at most `n` bytes of UTF-8 (file names are limited in bytes, not characters)."
     return name.encode()[:n].decode(errors='ignore')
 
-def _umask()->int:
-    "This process's umask, read where Linux shows it (setting it to read it back is not thread-safe)."
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for l in Path('/proc/self/status').read_text().splitlines():
-            if l.startswith('Umask:'): return int(l.split()[1], 8)
-    m = os.umask(0o022); os.umask(m); return m
+_tmp_ids = itertools.count()  # temporary names unique within a process, across its threads
 
 @contextlib.contextmanager
 def atomic_write(fn, # destination file
@@ -102,15 +97,15 @@ def atomic_write(fn, # destination file
     """Open a temporary file beside `fn` and move it onto `fn` only when the block finishes without error. The file
     gets the permissions `open` would give it (0666 less the umask), not the temporary file's private 0600."""
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
-    # any legal name (up to 255 bytes) leaves room for the temporary one
-    fd, tmp = tempfile.mkstemp(dir=fn.parent, prefix=f'.{_head(fn.name)}.', suffix='.tmp')
+    # any legal name (up to 255 bytes) leaves room for the temporary one; created as `open` creates a file (0666 less
+    # the umask, which the kernel applies), never over another writer's
+    tmp = fn.parent/f'.{_head(fn.name)}.{os.getpid()}.{next(_tmp_ids)}.{os.urandom(3).hex()}.tmp'
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
             f.flush()
             if durable: os.fsync(f.fileno())
-        # a file system without Unix modes (FAT, some network mounts) refuses: the write still stands
-        with contextlib.suppress(OSError): os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, fn)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
