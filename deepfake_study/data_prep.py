@@ -156,7 +156,16 @@ def build_tables(out, # prepared-faces folder
                  write:bool=True, # write `videos.csv` and `faces.csv` (a read-only folder's tables are built in memory only)
                 )->tuple:
     "Rebuild `videos.csv` and `faces.csv` from the per-video records and write them atomically."
-    out = Path(out); vrows, frows, nbytes = [], [], []
+    import gc
+    # a million small objects made in a loop trigger Python's full collections again and again (cost growing faster
+    # than the records); none of them forms a cycle, so the collector waits until the tables are built
+    was = gc.isenabled(); gc.disable()
+    try: return _build_tables(Path(out), index, write)
+    finally:
+        if was: gc.enable()
+
+def _build_tables(out:Path, index:pd.DataFrame, write:bool)->tuple:
+    vrows, frows, nbytes = [], [], []
     for row in index.to_dict('records'):
         try: rp = _record_path(out, row['video'])
         except UnsafePathError:
