@@ -133,6 +133,7 @@ def reserve_file(fn, # the file to create (a temporary name; the caller renames 
     os.close(fd)
     return fn
 
+# %% ../nbs/01e_data.ipynb #a3c5fd97
 def _cache_dir(prepared:Path)->Path:
     "`prepared/cache`, or this machine's cache folder when the prepared folder is read-only."
     d = prepared/'cache'

@@ -83,6 +83,7 @@ def _encode(crop:np.ndarray, encoding:str, quality=None)->bytes:
     if not ok: raise IOError(f"cannot encode a crop as {encoding}")
     return buf.tobytes()
 
+# %% ../nbs/01_data_prep.ipynb #30a06bed
 def _save_faces(rec:dict, out, idxs:list, frames:list, info:dict, dets:list, fx, settings:dict):
     """Crop, encode and write the faces `dets` found in a video's frames, and fill its record (status
     `no_face`/`partial` where it applies)."""
@@ -164,6 +165,7 @@ def build_tables(out, # prepared-faces folder
     finally:
         if was: gc.enable()
 
+# %% ../nbs/01_data_prep.ipynb #8cc796f6
 def _build_tables(out:Path, index:pd.DataFrame, write:bool)->tuple:
     vrows, frows, nbytes = [], [], []
     for row in index.to_dict('records'):

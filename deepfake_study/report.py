@@ -337,6 +337,7 @@ def links_or_text(v):
     "A config's `context` value: an `https:` address becomes a link, anything else stays text (escaped when shown)."
     return link(v, v) if isinstance(v, str) and re.fullmatch(r'https://[^\s<>"\'`]+', v) else v
 
+# %% ../nbs/07_report.ipynb #e3ccebef
 REPORT_CSS = """<style>
 table.report {border-collapse: collapse; font-size: 0.85em; display: block; max-width: 100%; overflow-x: auto}
 table.report th, table.report td {padding: 2px 8px; vertical-align: top}

@@ -38,7 +38,8 @@ def test_report_runs_resumes_and_survives_a_corrupt_run(demo, tmp_path):
     assert set(study['run_seconds']) == RUNS and {'data','train','generalization','report','total'} <= set(study['stages_seconds'])
     assert (out/'index.html').is_file() and (out/'runs'/'baseline-resnet18-adam-lr0.001.ipynb').is_file()
     # #38: the plan's disk for the run folders against what the study really wrote (du of each run folder)
-    from deepfake_study.study import load_config, disk_plan, _crops, load_throughput
+    from deepfake_study.study import load_config
+    from deepfake_study.plan import disk_plan, _crops, load_throughput
     from deepfake_study.demo import demo_data
     c = load_config(cfg); plan = disk_plan(c, _crops(c, [demo_data()['dfdc']]), load_throughput(), out, gpu=False).set_index('stage')
     real = sum(f.stat().st_size for n in RUNS for f in (out/'runs'/n).rglob('*') if f.is_file())

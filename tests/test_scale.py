@@ -81,7 +81,8 @@ def test_the_dry_run_states_the_disk_and_checks_it():
     o = r.stdout
     for stage in ('face crops (prep)', 'training input', 'run folders', 'embeddings of'): assert stage in o, o[-3000:]
     assert 'disk in all:' in o and 'peak RAM of the bookkeeping' in o and 'GB' in o
-    from deepfake_study.study import load_config, find_config, disk_plan, _crops, load_throughput
+    from deepfake_study.study import load_config, find_config
+    from deepfake_study.plan import disk_plan, _crops, load_throughput
     c = load_config(find_config('study')); cr = _crops(c)
     # at the study's size the raw pixels never fit on a 64 GB GPU machine: the plan says the packed crops feed training
     raw = sum(n*s*s*3 for s, n in {224: cr['train'] + cr['valid'], 331: cr['train'] + cr['valid']}.items())
