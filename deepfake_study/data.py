@@ -168,7 +168,8 @@ def crop_cache(prepared, # prepared-faces folder
                            "Train with loader='pil' (no cache), fewer crops (max_frames) or a smaller size, or free space")
         try:
             arr = np.memmap(tmp, np.uint8, 'r+', shape=shape)
-            def one(i): arr[i] = face_pixels(safe_join(prepared, crops[i]), size)
+            paths = safe_joins(prepared, crops)  # the folder resolved once, not each of 810,000 crops (DFDC)
+            def one(i): arr[i] = face_pixels(paths[i], size)
             with ThreadPoolExecutor(workers or os.cpu_count() or 1) as ex:  # PIL decodes without the GIL
                 for _ in progress_bar(ex.map(one, range(len(crops))), total=len(crops), display=progress, leave=False): pass
             arr.flush(); del arr
@@ -194,7 +195,7 @@ def crop_pack(prepared, # prepared-faces folder
     if not (fn.is_file() and off_fn.is_file() and meta.is_file() and json.loads(meta.read_text()).get('key') == key):
         from fastprogress.fastprogress import progress_bar
         for f in (fn, off_fn, meta): f.unlink(missing_ok=True)
-        paths = [safe_join(prepared, c) for c in crops]
+        paths = [Path(p) for p in safe_joins(prepared, crops)]
         sizes = np.fromiter((os.stat(p).st_size for p in paths), np.int64, len(paths))
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         tmp = reserve_file(fn.with_name(fn.name + f'.{os.getpid()}.part'), int(offsets[-1]),

@@ -152,7 +152,8 @@ def _net_sizes(arch:str)->tuple:
 def _crop_bytes(cfg:dict, throughput:dict, prepared=None)->float:
     "Bytes of one prepared crop: as the prepared folder measured it (`prep.json`), else the throughput file's figure."
     p = Path(prepared)/PREP_JSON if prepared else None
-    if p and p.is_file() and json.loads(p.read_text()).get('bytes_per_crop'): return float(json.loads(p.read_text())['bytes_per_crop'])
+    measured = json.loads(p.read_text()).get('bytes_per_crop') if p and p.is_file() else None
+    if measured: return float(measured)
     enc = (cfg.get('prep') or {}).get('encoding', 'png')
     return float((throughput.get('crop_bytes') or {}).get(enc, 85_000 if enc == 'png' else 13_700))
 
@@ -204,11 +205,12 @@ def disk_plan(cfg:dict, # from `load_config`
     df['free_gb'] = [f/GB for _, f in dev]
     df['disk_needs_gb'] = df.assign(d=[d for d, _ in dev]).groupby('d')['gb'].transform('sum')
     df['fits'] = df.disk_needs_gb <= df.free_gb
+    basis = 'given'
     if peak_bytes_per_crop is None:
-        s = _scale_result()
-        peak_bytes_per_crop = s['peak_bytes_per_crop'] if s else 1000.
-    df.attrs.update(peak_ram_gb=all_crops*peak_bytes_per_crop/GB, crops=all_crops, peak_basis='benchmarks/scale.py'
-                    if _scale_result() else 'assumed 1 KB per crop row')
+        s = _scale_result()  # read once: its figure and where it came from
+        peak_bytes_per_crop, basis = ((s['peak_bytes_per_crop'], 'benchmarks/scale.py') if s
+                                      else (1000., 'assumed 1 KB per crop row'))
+    df.attrs.update(peak_ram_gb=all_crops*peak_bytes_per_crop/GB, crops=all_crops, peak_basis=basis)
     return df
 
 # %% ../nbs/08a_plan.ipynb #b98b97d7
