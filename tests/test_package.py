@@ -4,11 +4,23 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
+def _shipped(repo):
+    "The files a checkout ships: what git tracks or would track (not ignored). None where `repo` is no git work tree."
+    r = subprocess.run(['git', '-C', str(repo), 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], capture_output=True)
+    if r.returncode: return None
+    return sorted({f for f in r.stdout.decode().split('\0') if f and (repo/f).is_file()})
+
 def _build_wheel(tmp_path):
     src = tmp_path/'src'
-    skip = {'.git', '.venv', '.cache', 'build', 'dist', 'data', 'runs', 'outputs', '.pytest_cache'}  # top-level folders a checkout may hold
-    shutil.copytree(REPO, src, ignore=lambda d, names: [n for n in names if (Path(d)==REPO and (n in skip or n.startswith('report')))
-                                                        or n.endswith('.egg-info') or n in ('__pycache__', '.ipynb_checkpoints')])
+    # only what git would ship: a checkout may hold gigabytes of ignored files beside the source (.ci/run leaves two
+    # venvs, .venv and .venv-newest, in the clone: copying the second once filled CI's disk)
+    files = _shipped(REPO)
+    if files is not None:
+        for f in files: (src/f).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(REPO/f, src/f)
+    else:
+        skip = {'.git', '.cache', 'build', 'dist', 'data', 'runs', 'outputs', '.pytest_cache'}  # top-level folders a checkout may hold
+        shutil.copytree(REPO, src, ignore=lambda d, names: [n for n in names if (Path(d)==REPO and (n in skip or n.startswith(('report', '.venv', 'venv'))))
+                                                            or n.endswith('.egg-info') or n in ('__pycache__', '.ipynb_checkpoints')])
     # without build isolation when this environment can build (no index needed); otherwise pip fetches setuptools
     iso = [] if all(importlib.util.find_spec(m) for m in ('setuptools', 'wheel')) else ['--use-pep517']
     nb = ['--no-build-isolation'] if not iso else []
