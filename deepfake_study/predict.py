@@ -12,13 +12,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np, torch
-from fastcore.script import call_parse, Param
+from fastcore.script import call_parse, Param, store_true
 from .core import *
 from .core import _die_with_parent
 from .frames import read_frames, VideoReadError
 from .faces import FaceExtractor
 from .metrics import AGGREGATIONS
 from .runs import METRICS, WEIGHTS, load_run, predict_images
+from .explain import grade, run_grading
 
 # %% ../nbs/01i_predict.ipynb #0430ad62
 def fold_bn(model:torch.nn.Module, # a network in eval mode
@@ -101,6 +102,7 @@ class Detector:
         met = self.run/METRICS
         self.threshold = float(json.loads(met.read_text()).get('threshold_valid', 0.5)) if met.is_file() else 0.5
         self._fx = self._net = None
+        self._grading = {}
     @property
     def net(self):
         """The network as prediction runs it: on a CPU, `fold_bn`'s copy if it agrees with `model` within 1e-5; else
@@ -109,6 +111,11 @@ class Detector:
             self._net = self.model
             if self.device.type == 'cpu': self._net = _frozen(self.model, self.size) or self.model
         return self._net
+    def grading(self, agg:str='mean')->dict:
+        """The run's caveats, held-out error rates and grade bands at its threshold (`run_grading`), read once per
+        aggregation."""
+        if agg not in self._grading: self._grading[agg] = run_grading(self.run, self.threshold, agg, self.cfg)
+        return self._grading[agg]
     @property
     def fx(self):
         if self._fx is None: self._fx = FaceExtractor(**self.prep, device=str(self.device))
@@ -134,7 +141,7 @@ def _check(agg, frames, detect_every):
 
 def _result(path)->dict:
     "A video's result before anything is known of it."
-    return dict(path=str(path), p_fake=None, label=None, threshold=None, frames_read=0, frames_detected=0,
+    return dict(path=str(path), p_fake=None, label=None, grade=None, threshold=None, frames_read=0, frames_detected=0,
                 faces_found=0, agg=None, frame_probs=[], status='ok', message='', seconds={})
 
 def _decode(path, frames:int)->tuple:
@@ -200,6 +207,7 @@ def _score(det, res:dict, idxs:list, frs:list, agg:str, detect_every:int, crops:
     for f in frame_probs: del f['crop']
     pf = AGGREGATIONS[agg]([f['p_fake'] for f in frame_probs])
     res.update(p_fake=pf, label=LABEL_NAMES[int(pf >= det.threshold)], frame_probs=frame_probs)
+    res['grade'] = grade(pf, det.grading(agg)['bands'])  # likely fake / unsettled / likely real, by its held-out error rates
     # the rule prep applies: a verdict from a face in few of the frames read is the video's only in part
     if (note := face_share_note(len(idxs), len(frame_probs))):
         res.update(status='partial', message='; '.join(m for m in (res['message'], note) if m))
@@ -214,6 +222,7 @@ def predict_video(path, # a video file
                   detect_every:int=4, # detect faces on every n-th sampled frame, and between two where the faces moved or changed; boxes are interpolated on the rest (1: every frame, as data prep does)
                   crops:bool=False, # also return the scored face crops (`crops`, one per entry of `frame_probs`)
                   explain:bool=False, # also return an `Explanation` (`explanation`): the page a person can check (`01h_explain`)
+                  full_paths:bool=False, # the page names the video and the run by full path (default: by name)
                  )->dict:
     "Fake probability of one video, with per-frame probabilities, faces found, the aggregation used and a status."
     det = model if isinstance(model, Detector) else load_detector(model)
@@ -221,7 +230,8 @@ def predict_video(path, # a video file
     res = _score(det, *_decode(path, frames), agg, detect_every, crops or explain)
     if explain:  # only when asked: the plain path does none of this work
         from deepfake_study.explain import explain_video
-        res['explanation'] = explain_video(res, det, res['crops'] if crops else res.pop('crops', None))
+        res['explanation'] = explain_video(res, det, res['crops'] if crops else res.pop('crops', None),
+                                           full_paths=full_paths)
     return res
 
 # on a CPU, `predict_videos` starts worker processes by default from this many videos on: starting them costs seconds
@@ -350,28 +360,36 @@ def expand_inputs(items:list)->list:
     seen = set()  # one file named by two paths (relative and absolute, a link) is scored once
     return [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]
 
-FIELDS = ['path','p_fake','label','frames_read','frames_detected','faces_found','status','message']
+FIELDS = ['path','p_fake','label','grade','frames_read','frames_detected','faces_found','status','message']
 
 # %% ../nbs/01i_predict.ipynb #c5ecd5c6
 def _save_page(r:dict, folder)->bool:
     """Save a result's explanation page; False, with the reason in its message and `page_error`, when it cannot be
     written (a full disk, a read-only folder)."""
     try: r.pop('explanation').save(folder); return True
-    except OSError as e:
+    except (OSError, ValueError) as e:  # ValueError: a value JSON cannot hold; the other pages go on
         r['page_error'] = f"page not written: {e.strerror or e}"
         r['message'] = '; '.join(m for m in (r.get('message'), r['page_error']) if m)
         return False
 
-def _write_index(pages:list, folder):
+def _write_index(pages:list, folder, caveats:list=None):
     "`index.html` for the pages written; a failure to write it is said on standard error, not raised over the lines."
     from deepfake_study.explain import explain_index
-    try: explain_index(pages, folder)
+    try: explain_index(pages, folder, caveats)
     except OSError as e: print(f"deepfake_predict: index.html not written: {e.strerror or e}", file=sys.stderr)
 
 def _older_pages(folder)->bool:
     "An --explain folder written before deepfake_predict marked them: an index.html and pages with their JSON."
     pages = [p for p in Path(folder).glob('*.html') if p.name != 'index.html']
     return (Path(folder)/'index.html').is_file() and bool(pages) and all(p.with_suffix('.json').is_file() for p in pages)
+
+def _arg_error(out, frames:int, detect_every:int)->str|None:
+    "What is wrong with `deepfake_predict`'s arguments, before anything loads; None where nothing is."
+    if not out and sys.stdout is None: return "standard output is closed; name a file with --out"
+    if out and Path(out).is_dir(): return f"--out {out} is a folder; name a file"
+    if out and not Path(out).parent.is_dir(): return f"--out {out}: its folder {Path(out).parent} does not exist"
+    if frames < 1: return f"--frames {frames}: at least one frame"
+    if detect_every < 1: return f"--detect_every {detect_every}: at least 1"
 
 def _json_line(r:dict)->str:
     "A result as `deepfake_predict`'s JSON line: `FIELDS`, and `scaled_from` where frames were downscaled."
@@ -389,19 +407,20 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
                      out:str=None, # write here instead of standard output
                      workers:int=None, # CPU: processes scoring videos, so a decoder crash costs one video (default: one per core, at most 4, from 16 videos on); GPU: videos decoded ahead in threads (default: up to 8)
                      explain:str=None, # also write here a page per video a person can check, its JSON and an index.html (scored one at a time)
+                     full_paths:Param("--explain pages name videos and the run by full path (default: by name)", store_true)=False,
                     ):
     "Score videos with a trained detector: one line per video."
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s')
     def fail(msg): print(f"deepfake_predict: error: {msg}", file=sys.stderr); sys.exit(2)
-    if not out and sys.stdout is None: fail("standard output is closed; name a file with --out")
-    if out and Path(out).is_dir(): fail(f"--out {out} is a folder; name a file")
-    if out and not Path(out).parent.is_dir(): fail(f"--out {out}: its folder {Path(out).parent} does not exist")
+    if (e := _arg_error(out, frames, detect_every)): fail(e)
     try: det = load_detector(model, device)
     except (FileNotFoundError, ValueError, RuntimeError) as e: fail(e)
-    if frames < 1: fail(f"--frames {frames}: at least one frame")
-    if detect_every < 1: fail(f"--detect_every {detect_every}: at least 1")
     vids = expand_inputs(inputs)
     if not vids: fail("no videos found in the inputs")
+    # a run whose verdicts say little (trained on the demo, an AUC interval that includes 0.5) says so on every line
+    caveats = det.grading(agg)['caveats']
+    warn = 'do not rely on this verdict: ' + '; '.join(caveats) if caveats else ''
+    if warn: print(f"deepfake_predict: warning: {warn}", file=sys.stderr)
     if explain:  # as deepfake_report treats --out: never into a folder of the user's own files
         try: claim_folder(explain, 'deepfake_predict', _older_pages, option='--explain')
         except ValueError as e: fail(e)
@@ -414,19 +433,20 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
     try:
         if w: w.writeheader()
         # with --explain, videos are scored one by one in this process, which holds the crops and the network the pages need
-        results = ((predict_video(v, det, frames, agg, detect_every, explain=True) for v in vids) if explain else
-                   predict_videos(vids, det, frames, agg, detect_every, workers))
+        one = lambda v: predict_video(v, det, frames, agg, detect_every, explain=True, full_paths=full_paths)
+        results = map(one, vids) if explain else predict_videos(vids, det, frames, agg, detect_every, workers)
         pages = []
         try:
             for r in tqdm(results, total=len(vids), disable=len(vids) < 2, file=sys.stderr, unit='video'):
                 # a page that cannot be written is this video's problem, stated in its line; the others go on
-                if explain and _save_page(r, explain): pages.append(r)
+                if explain and _save_page(r, explain): pages.append(r)  # the page carries the caveats as its banner
+                if warn and r['p_fake'] is not None: r['message'] = '; '.join(m for m in (r['message'], warn) if m)
                 failed += r['status']!='ok' or bool(r.get('page_error'))
                 if w: w.writerow(r)
                 else: print(_json_line(r), file=f)
                 f.flush()
         finally:  # the index lists the pages written, also after Ctrl-C or a failure
-            if explain: _write_index(pages, explain)
+            if explain: _write_index(pages, explain, caveats)
         if out: f.close()
     except BrokenPipeError:  # the reader went away (`| head`): end quietly, as other command-line tools do
         import os

@@ -42,7 +42,7 @@ def test_pages_are_self_contained_and_agree_with_the_prediction(explained):
         assert len(html) < 600_000  # small JPEG faces: a page of 8 frames is not megabytes
         j = json.loads(page.with_suffix('.json').read_text())
         assert line['status'] == j['status'] == 'ok' and line['label'] == j['label'] and abs(line['p_fake'] - j['p_fake']) < 1e-9
-        assert f"{line['p_fake']:.3f}" in html and line['label'].upper() in html
+        assert f"{line['p_fake']:.3f}" in html and f"labelled {line['label']}" in html and line['grade'] == j['grade']
         assert j['run']['arch'] and j['p_fake_ci'] is None or j['p_fake_ci'][0] <= j['p_fake'] <= j['p_fake_ci'][1]
         cams = re.search(r"id='gradcam'>(.*?)</div>", html, re.S)[1]
         for u in _imgs(cams): assert _decode(u).std() > 5  # a heatmap over a face, not a blank square

@@ -49,6 +49,7 @@ def test_report_runs_resumes_and_survives_a_corrupt_run(demo, tmp_path):
     m = json.loads((out/'runs'/'baseline-resnet18-adam-lr0.001'/'metrics.json').read_text())
     html = (out/'index.html').read_text()
     from deepfake_study.report import fmt_ci
+    for d in (str(tmp_path), str(ROOT), str(Path.home())): assert d not in html, d  # #41: a shared report names no folder of this machine
     # the results table, read back from the rendered page: each run's row holds its own holdout and black-box numbers, in their columns
     res = _table(html, 'holdout AUC [95% CI]')
     assert len(res) == 2
