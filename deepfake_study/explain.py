@@ -293,6 +293,8 @@ def _banner(self:Explanation)->str:
     return ("<div class='banner' id='banner'><b>Do not rely on this verdict.</b> "
             + _esc(_sentence('; '.join(cav))) + '.</div>')
 
+
+# %% ../nbs/01h_explain.ipynb #4e357692
 @patch
 def _reliance(self:Explanation)->str:
     "In words: how often the run is wrong at its threshold, what the frames' interval means, how the grade was set."

@@ -17,7 +17,8 @@ from .runs import CONFIG, METRICS, FAILED, COMPARISON, MATRIX, GEN_INPUTS, GENER
 
 # %% ../nbs/08_study.ipynb #48f1cdc3
 CHAPTERS = dict(baseline='02_baseline.ipynb', transfer='03_transfer.ipynb', finetune='04_finetune.ipynb',
-                embeddings='05_embeddings.ipynb', generalization='06_generalization.ipynb', report='07_report.ipynb')
+                embeddings='05_embeddings.ipynb', generalization='06_generalization.ipynb',
+                robustness='06a_robustness.ipynb', report='07_report.ipynb')
 
 def _expand(v):
     """A dataset path from a config: `$DEEPFAKE_DATA` (or `${DEEPFAKE_DATA}`) is the data folder of this machine, `~`
@@ -33,7 +34,7 @@ def _expand(v):
 CONFIG_KEYS = dict(
     top={
         'name', 'data', 'seed', 'seeds', 'bs', 'size', 'epochs', 'max_frames', 'grid', 'embeddings', 'generalization',
-        'prep', 'context', 'budget_gpu_hours', 'scale'
+        'prep', 'context', 'budget_gpu_hours', 'scale', 'robustness'
     }, data={'train', 'blackbox'},
     grid={'arch', 'mode', 'opt', 'lr', 'fakes', 'seeds', 'epochs', 'size', 'bs', 'max_frames'})
 GRID_ONLY = ('arch', 'mode', 'opt', 'lr', 'fakes')  # set per grid entry; at the top of a config they would be ignored
@@ -109,6 +110,9 @@ def load_config(fn)->dict:
     if len(set(names))!=len(names): raise ValueError(f"{fn}: the grid names a run twice")
     unknown = [n for n in [*cfg.get('embeddings', []), *cfg.get('generalization', [])] if n not in names]
     if unknown: raise ValueError(f"{fn}: embeddings/generalization name runs the grid does not make: {unknown}")
+    if cfg.get('robustness') is not None:  # every kind and level the protocol's, checked before anything runs
+        from deepfake_study.robustness import check_section
+        cfg['robustness'] = check_section(cfg['robustness'], names, fn)
     cfg['runs'] = runs
     return cfg
 
@@ -248,6 +252,35 @@ def _generalization(cfg:dict, rd:Path, status:dict, bb_prep:list, nbs:Path):
             if (rd/'generalization.FAILED.json').is_file(): (rd/'generalization.FAILED.json').unlink()
         else: save_json(dict(error=err), rd/'generalization.FAILED.json')
 
+# %% ../nbs/08_study.ipynb #a71158fa
+def _robustness(cfg:dict, rd:Path, status:dict, data, tp, bbs:list, bb_prep:list, nbs:Path):
+    """Run the robustness chapter (06a) on the finished runs the config's `robustness:` section names, on its sets: the
+    holdout (the training data's test split) and black-box sets by folder name. Rows already scored are kept (the
+    chapter resumes); its status goes in `status`."""
+    sec = cfg.get('robustness')
+    names = [n for n in (sec or {}).get('runs', []) if status.get(n) in ('done', 'skipped (done)')]
+    if not names: return
+    fail = rd/'robustness.FAILED.json'
+    def failed(msg): status['robustness'] = 'failed'; save_json(dict(error=msg), fail)
+    from deepfake_study.demo import demo_data
+    dd = demo_data() if is_demo(data) or DEMO in bb_prep else None
+    # the raw videos are perturbed: a study trained from a prepared folder has none to perturb
+    if not is_demo(data) and is_prepared(Path(data)):
+        return failed(f"robustness perturbs the raw videos, and data.train names a prepared folder ({Path(data).name})")
+    sources = {'holdout': [str(dd['raw']/'dfdc') if is_demo(data) else str(data), str(tp), 'test']}
+    for b, bp in zip(bbs, bb_prep):
+        if bp == DEMO: sources['demo-fakeavceleb'] = [str(dd['raw']/'fakeavceleb'), str(dd['fakeavceleb']), None]
+        elif not is_prepared(Path(b)): sources[Path(b).name] = [str(b), str(bp), None]
+    unknown = [s for s in sec['sets'] if s not in sources]
+    if unknown: return failed(f"robustness: unknown set(s) {unknown}; sets with raw videos here: {list(sources)}")
+    params = dict(runs=[str(safe_join(rd, n).resolve()) for n in names], kinds=sec['kinds'], levels=sec['levels'],
+                  sources=json.dumps({s: sources[s] for s in sec['sets']}), seed=int(cfg.get('seed', 0)),
+                  max_frames=cfg.get('max_frames'))
+    ok, err = _execute(nbs/CHAPTERS['robustness'], rd/'robustness.ipynb', params, nbs)
+    if not ok: return failed(err)
+    status['robustness'] = 'done'; fail.unlink(missing_ok=True)
+
+
 # %% ../nbs/08_study.ipynb #205ec6ce
 def _run_one(kind:str, r:dict, rd:Path, status:dict, data, tp, bb, nbs:Path)->str:
     "Run one training run or embedding comparison unless it is finished and nothing that made it changed; its status."
@@ -317,6 +350,7 @@ def _study(cfg:dict, out:Path, nbs:Path, progress:bool, t0:float)->dict:
         if status[r['name']].startswith('skipped'): continue
         seconds[r['name']] = round(time.time()-t, 1); stages[kind] += time.time()-t
     t = time.time(); _generalization(cfg, rd, status, bb_prep, nbs); stages['generalization'] = time.time()-t
+    t = time.time(); _robustness(cfg, rd, status, data, tp, bbs, bb_prep, nbs); stages['robustness'] = time.time()-t
     t = time.time()
     ok, err = _execute(nbs/CHAPTERS['report'], out/'report.ipynb', dict(runs=str(rd.resolve())), nbs)
     if not ok: raise RuntimeError(f"the report notebook failed: {err}")
