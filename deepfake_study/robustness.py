@@ -180,6 +180,7 @@ def perturbed_set(raw, # the raw dataset folder the prepared videos came from
                   kind:str, level:int=None, seed:int=0,
                   split:str=None, # only this split's videos (a run's holdout: 'test'); None: every video prep scored
                   root=None, # where perturbed sets live (default: the cache folder's robustness/)
+                  max_videos:int=None, # at most this many videos, drawn per class in proportion (by `seed`: every kind and level gets the same ones)
                   progress:bool=False)->Path:
     """A folder-layout dataset (`<name>-<kind>-<level>-s<seed>/`, with a labels.csv of path, label and group as the
     source has them) of the perturbed copies of `prepared`'s videos, reals and fakes through the same perturbation, and `perturb.csv`: each
@@ -189,8 +190,10 @@ def perturbed_set(raw, # the raw dataset folder the prepared videos came from
     v = v[v.status.isin(('ok', 'partial'))]  # the videos prep scored: what the clean evaluation reads
     if split: v = v[v.split == split]
     if not len(v): raise ValueError(f"{prepared}: no scored videos{f' in its {split} split' if split else ''}")
+    if max_videos and len(v) > max_videos:  # a DFDC-sized holdout costs thousands of CPU-hours per run in full
+        v = v.groupby('label', group_keys=False).sample(frac=max_videos/len(v), random_state=seed).sort_values('path')
     tag = kind if kind == CLEAN else f"{kind}-{level}-s{seed}"
-    d = Path(root or study_dir('cache')/'robustness')/_set_key(raw, prepared, split)/tag
+    d = Path(root or study_dir('cache')/'robustness')/_set_key(raw, prepared, split)/(tag + (f'-n{max_videos}' if max_videos else ''))
     vids, rows = d/f"{_head(Path(prepared).name, 60)}-{d.name}", []  # its prepared copy is named after it
     from fastprogress.fastprogress import progress_bar
     for i, r in enumerate(progress_bar(list(v.itertuples()), display=progress)):
@@ -239,6 +242,7 @@ def robustness_eval(run, # a finished run folder
                     levels=None, # default: 1..5
                     seed:int=0, n_boot:int=200, max_frames:int=None,
                     keep:bool=False, # keep each perturbed set's videos and crops (default: deleted once scored)
+                    max_videos:int=None, # at most this many videos per set (`perturbed_set`), the same ones in every row
                     root=None, # where perturbed sets are built (default: the cache folder's robustness/)
                     progress:bool=True)->pd.DataFrame:
     """`run` scored on the clean re-encoded copy and every perturbed copy of each source set: one row per set, kind and
@@ -251,7 +255,8 @@ def robustness_eval(run, # a finished run folder
     fn, fp = run/ROBUSTNESS, _fingerprint(run)
     old = json.loads(fn.read_text()) if fn.is_file() else {}
     # the rows of these weights that were scored; a failed row is tried again
-    rows = [r for r in old.get('rows', []) if old.get('weights') == fp and r.get('status') == 'ok']
+    rows = [r for r in old.get('rows', []) if old.get('weights') == fp and r.get('status') == 'ok'
+            and r.get('max_videos') == max_videos]
     done = {(r['set'], r['kind'], r['level'], r['seed']) for r in rows}
     cfg = json.loads((run/CONFIG).read_text())
     prep = {k: v for k, v in {**PREP_BEFORE, **(cfg.get('prep') or {})}.items() if k in PREP_KEYS}
@@ -261,10 +266,10 @@ def robustness_eval(run, # a finished run folder
         raw, prepared, split = sources[s]
         t = time.time()
         try:
-            vids = perturbed_set(raw, prepared, k, l, seed, split, root)
+            vids = perturbed_set(raw, prepared, k, l, seed, split, root, max_videos)
             st = pd.read_csv(vids.parent/'perturb.csv')
             m = evaluate_run_on(run, vids, n_boot=n_boot, seed=seed, max_frames=max_frames)['metrics']
-            row = dict(set=s, kind=k, level=l, param=param(k, l), seed=seed, **_row(m, st), status='ok')
+            row = dict(set=s, kind=k, level=l, param=param(k, l), seed=seed, max_videos=max_videos, **_row(m, st), status='ok')
             if not keep:  # its crops (the prepared copy, found again quietly) and its videos
                 with contextlib.redirect_stdout(io.StringIO()): prepared_copy = resolve_data(vids, **prep)
                 shutil.rmtree(prepared_copy, ignore_errors=True)
@@ -326,7 +331,7 @@ PUBLISHED_SOURCE = ("SpeechForensics (Liang et al., NeurIPS 2024), Table 7: vide
                     "levels. Their pipelines (face crops, frames, training data) differ from this study's: read them as "
                     "the field's reference, not as a like-for-like comparison.")
 
-SECTION_KEYS = {'runs', 'sets', 'kinds', 'levels'}
+SECTION_KEYS = {'runs', 'sets', 'kinds', 'levels', 'videos'}
 
 def check_section(sec, run_names:list, fn='config')->dict:
     """A study config's `robustness:` section, checked at load: the runs it names exist, every kind and level is the
@@ -346,5 +351,8 @@ def check_section(sec, run_names:list, fn='config')->dict:
     except ValueError as e: raise ValueError(f"{fn}: robustness: {e}") from None
     if CLEAN in kinds: raise ValueError(f"{fn}: robustness: the clean row is always scored; list only perturbations")
     sets = [str(s) for s in aslist(sec.get('sets') or ['holdout'])]
-    return dict(runs=runs, sets=sets, kinds=kinds, levels=levels)
+    n = sec.get('videos')
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 2):
+        raise ValueError(f"{fn}: robustness: videos={n!r}: a whole number of videos per set, at least 2")
+    return dict(runs=runs, sets=sets, kinds=kinds, levels=levels, videos=n)
 

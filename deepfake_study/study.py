@@ -275,7 +275,7 @@ def _robustness(cfg:dict, rd:Path, status:dict, data, tp, bbs:list, bb_prep:list
     if unknown: return failed(f"robustness: unknown set(s) {unknown}; sets with raw videos here: {list(sources)}")
     params = dict(runs=[str(safe_join(rd, n).resolve()) for n in names], kinds=sec['kinds'], levels=sec['levels'],
                   sources=json.dumps({s: sources[s] for s in sec['sets']}), seed=int(cfg.get('seed', 0)),
-                  max_frames=cfg.get('max_frames'))
+                  max_frames=cfg.get('max_frames'), max_videos=sec.get('videos'))
     ok, err = _execute(nbs/CHAPTERS['robustness'], rd/'robustness.ipynb', params, nbs)
     if not ok: return failed(err)
     status['robustness'] = 'done'; fail.unlink(missing_ok=True)
