@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['load_model', 'POOL_MIN_VIDEOS', 'FIELDS', 'fold_bn', 'Detector', 'load_detector', 'predict_video', 'predict_workers',
-           'predict_videos', 'expand_inputs', 'deepfake_predict']
+           'predict_videos', 'expand_inputs', 'deepfake_predict', 'predict_cli']
 
 # %% ../nbs/01i_predict.ipynb #4fdc677d
 import sys, json, glob, csv, time, inspect, logging, copy
@@ -455,3 +455,14 @@ def deepfake_predict(inputs:Param("videos, folders or glob patterns", str, nargs
     except (OSError, ValueError) as e:
         fail(f"cannot write the results ({getattr(e, 'strerror', None) or e}); the lines written so far stay")
     sys.exit(1 if failed else 0)
+
+# %% ../nbs/01i_predict.ipynb #e7ed9494
+def predict_cli(argv=None):
+    "The `deepfake_predict` console script: its arguments, `--full-paths` and `--detect-every` accepted with hyphens."
+    from fastcore.script import anno_parser
+    alias = {'--full-paths': '--full_paths', '--detect-every': '--detect_every'}
+    argv = [alias.get(a, a) for a in (sys.argv[1:] if argv is None else argv)]
+    args = vars(anno_parser(deepfake_predict).parse_args(argv))
+    for k in ('pdb', 'xtra'): args.pop(k, None)
+    return deepfake_predict(**args)
+

@@ -99,7 +99,7 @@ def test_no_page_names_a_folder_of_this_machine(demo_pages, demo, tiny_run, tmp_
     j = json.loads(_pages(ex['out'])[0].with_suffix('.json').read_text())
     assert j['path'] in {v.name for v in ex['vids']} and j['run']['run'] == Path(tiny_run).name
     # --full_paths, for a user who wants them: the page names the video and the run by their paths
-    lines, _ = _predict(ex['vids'][:1], tiny_run, tmp_path/'full', '--full_paths', cwd=tmp_path)
+    lines, _ = _predict(ex['vids'][:1], tiny_run, tmp_path/'full', '--full-paths', cwd=tmp_path)  # as the issue spells it; --full_paths too
     html = _pages(tmp_path/'full')[0].read_text()
     assert str(ex['vids'][0]) in html and str(tiny_run) in html
 
