@@ -62,7 +62,6 @@ def test_a_study_with_a_robustness_section(demo, tmp_path):
         for k in ('blur', 'compression'):
             for l in (5,): assert body[k][head.index(f'level {l}')] == f"{rows[(s, k, l)]['auc']:.3f}", (s, k, l, body[k])
             assert body[k][head.index('clean (re-encoded)')] == f"{rows[(s, 'clean', None)]['auc']:.3f}"
-    assert len(re.findall(r'<img[^>]+src="data:image/png', (out/'index.html').read_text())) >= 1  # the figure, embedded
     # a rerun scores nothing again: every row is already there, for the same weights
     r = _report(cfg, out); assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
     again = json.loads((out/'runs'/RUN/'robustness.json').read_text())
