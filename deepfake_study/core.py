@@ -96,11 +96,14 @@ def atomic_write(fn, # destination file
                  **kwargs):
     """Open a temporary file beside `fn` and move it onto `fn` only when the block finishes without error. The file
     gets the permissions `open` would give it (0666 less the umask), not the temporary file's private 0600."""
-    fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
+    folder, name = os.path.split(os.fspath(fn))
     # any legal name (up to 255 bytes) leaves room for the temporary one; created as `open` creates a file (0666 less
     # the umask, which the kernel applies), never over another writer's
-    tmp = fn.parent/f'.{_head(fn.name)}.{os.getpid()}.{next(_tmp_ids)}.{os.urandom(3).hex()}.tmp'
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    tmp = os.path.join(folder, f'.{_head(name)}.{os.getpid()}.{next(_tmp_ids)}.{os.urandom(3).hex()}.tmp')
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    # the folder is made only when missing: a prep writes 100,000s of records into folders that exist
+    try: fd = os.open(tmp, flags, 0o666)
+    except FileNotFoundError: Path(folder or '.').mkdir(parents=True, exist_ok=True); fd = os.open(tmp, flags, 0o666)
     try:
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
@@ -132,7 +135,7 @@ def save_json(obj, fn, indent:int|None=2, durable:bool=True, **kwargs):
     # one string, then one write: `json.dump` to a file never uses the C encoder
     text = json.dumps(obj, indent=indent, default=_json_default, **kwargs)
     with atomic_write(fn, durable=durable) as f: f.write(text)
-    return Path(fn)
+    return fn if isinstance(fn, Path) else Path(fn)
 
 # %% ../nbs/00_core.ipynb #a1f7e59e
 @contextlib.contextmanager

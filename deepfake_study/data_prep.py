@@ -38,7 +38,7 @@ def _record_rel(video:str)->str:
             name.encode()).hexdigest()[:16] + '.json'
     return f"{head}/{fn}" if head else fn
 
-def _record_path(out, video): return Path(safe_joins(Path(out)/RECORDS, [_record_rel(video)])[0])  # one resolve per folder
+def _record_path(out, video): return Path(safe_joins(os.path.join(out, RECORDS), [_record_rel(video)])[0])  # one resolve per folder
 
 def _start(row:dict, src, out)->tuple:
     "`(record, record path, video file)`; for a path that escapes its root, the record says so and the file is None."

@@ -63,17 +63,25 @@ def test_the_packed_crops_give_the_raw_caches_pixels(demo):
     x, _ = PackDataset(data, off, np.arange(len(crops))[::-1], np.zeros(len(crops)), 96).batch(list(range(len(crops))))
     assert np.array_equal(x.numpy(), np.asarray(arr)[::-1])
 
-def test_the_packed_crops_on_real_clips(tmp_path):
-    "The same on the real clips' prepared crops (skips where the real set is not rebuilt)."
+@pytest.mark.parametrize('encoding', ['png', 'jpeg'])
+def test_the_packed_crops_on_real_clips(tmp_path, encoding):
+    "The same on real footage: four 1080p DFDC clips and four FF++ c23 clips prepared here, as PNG and as JPEG crops (skips where the real set is not rebuilt)."
+    import shutil
     from deepfake_study.core import study_dir
-    real = [p.parent for p in (study_dir('data')/'real').rglob('faces.csv')] if (study_dir('data')/'real').is_dir() else []
-    if not real: pytest.skip('the real clips are not rebuilt here ($DEEPFAKE_DATA/real)')
+    from deepfake_study.data_prep import prepare_dataset
+    real = Path(os.environ['DEEPFAKE_REAL']) if os.environ.get('DEEPFAKE_REAL') else study_dir('data')/'real'
+    clips = sorted((real/'dfdc').rglob('*.mp4'))[:4] + sorted((real/'ffpp').rglob('*.mp4'))[:4]
+    if len(clips) < 8: pytest.skip('the real clips are not rebuilt here (../shared/data/real/rebuild.sh)')
+    src = tmp_path/'ds'
+    for i, c in enumerate(clips): (src/('fake' if i % 2 else 'real')).mkdir(parents=True, exist_ok=True); shutil.copy(c, src/('fake' if i % 2 else 'real')/f'{i}_{c.name}')
+    p = tmp_path/'prep'
+    prepare_dataset(src, p, layout='folder', frames=4, size=128, valid=0, test=0, encoding=encoding, progress=False, workers=0)
     from deepfake_study.data import crop_cache, crop_pack, PackDataset
-    for p in real[:2]:
-        crops = pd.read_csv(p/'faces.csv').crop.tolist()[:64]
-        arr, _ = crop_cache(p, 128, crops=crops, progress=False); data, off = crop_pack(p, crops, progress=False)
-        x, _ = PackDataset(data, off, np.arange(len(crops)), np.zeros(len(crops)), 128).batch(list(range(len(crops))))
-        assert np.array_equal(x.numpy(), np.asarray(arr))
+    crops = pd.read_csv(p/'faces.csv').crop.tolist()
+    assert len(crops) >= 24, len(crops)
+    arr, _ = crop_cache(p, 112, crops=crops, progress=False); data, off = crop_pack(p, crops, progress=False)
+    x, _ = PackDataset(data, off, np.arange(len(crops)), np.zeros(len(crops)), 112).batch(list(range(len(crops))))
+    assert np.array_equal(x.numpy(), np.asarray(arr))
 
 def test_the_dry_run_states_the_disk_and_checks_it():
     r = subprocess.run([str(Path(sys.executable).parent/'deepfake_report'), '--config', 'study', '--dry-run'], capture_output=True, text=True)
