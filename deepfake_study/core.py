@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['REAL', 'FAKE', 'LABEL_NAMES', 'PREP_KEYS', 'VIDEO_EXTS', 'DETECTOR_KEYS', 'PREP_BEFORE', 'CROP_ENCODINGS', 'MODES',
            'FAKES', 'FAKES_ALIASES', 'DEMO', 'DEMO_BLACKBOX', 'DEMO_ALIASES', 'NAME_PATTERN', 'OPTIMIZERS',
-           'MIN_FACE_SHARE', 'parse_label', 'study_dir', 'UnsafePathError', 'safe_join', 'safe_joins', 'atomic_write',
-           'atomic_save', 'save_json', 'folder_lock', 'claim_folder', 'seed_everything', 'get_device', 'env_info',
-           'git_commit', 'usable_cores', 'default_workers', 'check_fakes', 'check_mode', 'check_name', 'check_opt',
-           'check_lr', 'check_seed', 'face_share_note', 'is_demo', 'demo_blackbox', 'run_name']
+           'MIN_FACE_SHARE', 'parse_label', 'study_dir', 'shown', 'UnsafePathError', 'safe_join', 'safe_joins',
+           'atomic_write', 'atomic_save', 'save_json', 'folder_lock', 'claim_folder', 'seed_everything', 'get_device',
+           'env_info', 'git_commit', 'usable_cores', 'default_workers', 'check_fakes', 'check_mode', 'check_name',
+           'check_opt', 'check_lr', 'check_seed', 'face_share_note', 'is_demo', 'demo_blackbox', 'run_name']
 
 # %% ../nbs/00_core.ipynb #341fb646
 import os, re, math, random, json, functools, itertools, posixpath, subprocess, tempfile, contextlib, importlib.metadata, platform, warnings
@@ -42,6 +42,13 @@ def study_dir(kind:str, # 'data', 'cache' or 'runs'
                                                            Path.home() / '.cache')) / 'deepfake_study' / kind
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+# %% ../nbs/00_core.ipynb #a0496d15
+def shown(p)->str:
+    "`p` as a log or a page shows it: relative to the working folder when inside it, the home folder as `~`."
+    p, cwd, home = os.path.abspath(os.fspath(p)), os.getcwd(), str(Path.home())
+    if p.startswith(cwd + os.sep): return os.path.relpath(p, cwd)
+    return '~' + p[len(home):] if p.startswith(home + os.sep) else p
 
 # %% ../nbs/00_core.ipynb #e06546ab
 class UnsafePathError(ValueError):

@@ -10,6 +10,7 @@ __all__ = ['log', 'STATUSES', 'PrepStopped', 'build_tables', 'parse_shard', 'pre
 import os, re, json, csv, copy, math, errno, hashlib, logging, time, contextlib, multiprocessing as mp
 from pathlib import Path
 from collections import Counter
+from types import SimpleNamespace
 import numpy as np, pandas as pd
 import cv2
 from fastcore.script import call_parse, Param
@@ -93,26 +94,20 @@ def _save_faces(rec:dict, out, idxs:list, frames:list, info:dict, dets:list, fx,
         rel = _crop_name(rec["video"], idxs[f['pos']], f['face'], enc)
         data = _encode(f['crop'], enc, settings.get('quality'))
         atomic_save(safe_join(out, rel), lambda t, d=data: Path(t).write_bytes(d))
-        rec['faces'].append(
-            # box and landmarks as faces.csv holds them, JSON text: a record then reads twice as fast (DFDC: 119,000)
-            dict(frame=idxs[f['pos']], face=f['face'], box=json.dumps(f['box']), prob=f['prob'],
-                 landmarks=json.dumps(f['landmarks']), crop=rel,
-                 bytes=len(data)))
+        # box and landmarks as faces.csv holds them, JSON text: a record then reads twice as fast (DFDC: 119,000)
+        rec['faces'].append(dict(frame=idxs[f['pos']], face=f['face'], box=json.dumps(f['box']), prob=f['prob'],
+                                 landmarks=json.dumps(f['landmarks']), crop=rel, bytes=len(data)))
     rec['n_faces'] = len(rec['faces'])
     h, w = frames[0].shape[:2]
     if not rec['faces']:
-        small = min(h, w) * min(
-            1., settings['detect_max'] / max(h, w) if settings.get('detect_max') else 1.) < fx.mtcnn.min_face_size
-        rec.update(
-            status='no_face',
-            message=f"frames of {w}x{h} are too small for the detector (minimum face {fx.mtcnn.min_face_size} px)"
-            if small else f"no face above p={settings['min_prob']} in {len(idxs)} frames")
+        scale = min(1., settings['detect_max']/max(h, w)) if settings.get('detect_max') else 1.
+        small = min(h, w)*scale < fx.mtcnn.min_face_size  # a face filling the frame is below the detector's minimum
+        if small: msg = f"frames of {w}x{h} are too small for the detector (minimum face {fx.mtcnn.min_face_size} px)"
+        else: msg = f"no face above p={settings['min_prob']} in {len(idxs)} frames"
+        rec.update(status='no_face', message=msg)
     elif len(idxs) < info['wanted']/2:
-        rec.update(
-            status='partial', message=
-            f"only {len(idxs)} distinct frames of the {info['wanted']} asked for could be read (the file claims "
-            f"{info['total']})"
-        )
+        msg = f"only {len(idxs)} distinct frames of the {info['wanted']} asked for could be read"
+        rec.update(status='partial', message=f"{msg} (the file claims {info['total']})")
     # the rule prediction applies: a face in too few of the frames read
     elif (note := face_share_note(len(idxs), len({f['frame'] for f in rec['faces']}))):
         rec.update(status='partial', message=note)
@@ -171,12 +166,8 @@ def _build_tables(out:Path, index:pd.DataFrame, write:bool)->tuple:
     for row in index.to_dict('records'):
         try: rp = _record_path(out, row['video'])
         except UnsafePathError:
-            vrows.append({
-                **row, 'status': 'unsafe_path',
-                'n_frames': 0,
-                'n_faces': 0,
-                'message': 'path escapes the dataset root'
-            })
+            vrows.append({**row, 'status': 'unsafe_path', 'n_frames': 0, 'n_faces': 0,
+                          'message': 'path escapes the dataset root'})
             continue
         try:
             with open(rp, encoding='utf-8') as f: rec = json.loads(f.read())
@@ -248,6 +239,7 @@ def prepare_dataset(src, # dataset root
                     overlap:bool=None, # decode, detect and write at once (threads; one detector per GPU); default: on a GPU
                    )->dict:
     "Index, split and extract faces from the dataset at `src` into `out`; resumable. Returns a summary of statuses."
+    o = SimpleNamespace(**locals())  # every setting, by name, for `_prepare`
     src, out = Path(src), Path(out)
     if frames < 1: raise ValueError(f"frames={frames}: at least one frame per video")
     if size < 16: raise ValueError(f"size={size}: crops must be at least 16 px")
@@ -257,8 +249,7 @@ def prepare_dataset(src, # dataset root
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise ValueError(f"{out}: cannot be created ({e.strerror or e})") from None
     with _exclusive(out) as writable:
-        return _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, retry_full, valid,
-                        test, seed, splits, device, workers, shard, progress, encoding, quality, overlap, writable)
+        return _prepare(src, out, o, writable)
 
 # %% ../nbs/01_data_prep.ipynb #b589ae08
 def _exclusive(out):
@@ -284,60 +275,55 @@ def _keep_splits(index:pd.DataFrame, prev_csv)->pd.DataFrame:
     had = index['group'].astype(str).map(old)
     moved = int((had.notna() & (had != index['split'])).sum())
     if moved:
-        log.warning(
-            f"{prev_csv}: the dataset grew; {moved} video(s) of identities prepared before keep their identity's "
-            "split, so no identity spans two splits"
-        )
+        log.warning(f"{prev_csv}: the dataset grew; {moved} video(s) of identities prepared before keep their "
+                    "identity's split, so no identity spans two splits")
     index.loc[had.notna(), 'split'] = had[had.notna()]
     return index
 
 # %% ../nbs/01_data_prep.ipynb #33968b32
-def _prepare(src, out, layout, frames, size, margin, max_faces, detect_max, min_prob, retry_full, valid, test, seed, splits, device, workers, shard, progress,
-                                            encoding, quality, overlap, writable=True):
-    lay = layout if layout!='auto' else detect_layout(src)
-    raw = index_videos(src, lay, splits)
+def _prepare(src:Path, out:Path, o:SimpleNamespace, writable:bool=True)->dict:
+    "`prepare_dataset`'s work on `src` into `out`, with its settings `o` (by name), in a folder it holds the lock of."
+    lay = o.layout if o.layout != 'auto' else detect_layout(src)
+    raw = index_videos(src, lay, o.splits)
     official = 'official_split' in raw and raw['official_split'].notna().any()
     pj = out/PREP_JSON
     old = json.loads(pj.read_text()) if pj.is_file() else None
-    # unset, the full-resolution retry is on for a new folder, and what it was for one being resumed (off before
-    # it was recorded)
+    # unset, the full-resolution retry is on for a new folder, and what it was for one being resumed (off before it
+    # was recorded)
+    retry_full = o.retry_full
     if retry_full is None: retry_full = old.get('retry_full', PREP_BEFORE['retry_full']) if old else True
-    settings = dict(layout=lay, frames=frames, size=size, margin=margin, max_faces=max_faces, detect_max=detect_max,
-                    min_prob=min_prob, retry_full=bool(retry_full), valid=valid, test=test, seed=seed,
-                    split='official' if official else 'grouped', encoding=encoding,
-                    quality=int(quality) if encoding == 'jpeg' else None)
+    settings = dict(layout=lay, frames=o.frames, size=o.size, margin=o.margin, max_faces=o.max_faces,
+                    detect_max=o.detect_max, min_prob=o.min_prob, retry_full=bool(retry_full),
+                    valid=o.valid, test=o.test, seed=o.seed,
+                    split='official' if official else 'grouped', encoding=o.encoding,
+                    quality=int(o.quality) if o.encoding == 'jpeg' else None)
     if old:
-        # folders prepared before splits, encodings and the retry were recorded used the grouped split, PNG
-        # crops and no retry
+        # folders prepared before splits, encodings and the retry were recorded: the grouped split, PNG, no retry
         diff = {k:(old.get(k, PREP_BEFORE.get(k)),v) for k,v in settings.items() if old.get(k, PREP_BEFORE.get(k))!=v}
         if diff: raise ValueError(f"{out} was prepared with other settings {diff}; use a new output folder")
     elif not writable:
         raise ValueError(f"{out} cannot be written (a read-only disk or folder); prepare into a writable folder")
     else: save_json(settings, pj)
-    settings.update(device=device)
-    index = split_videos(raw, valid=valid, test=test, seed=seed)
+    settings.update(device=o.device)
+    index = split_videos(raw, valid=o.valid, test=o.test, seed=o.seed)
     if (out/VIDEOS_CSV).is_file() and not official: index = _keep_splits(index, out/VIDEOS_CSV)
     if (index.split=='unsplit').any():
-        log.warning(
-            f"{src}: {(index.split=='unsplit').sum()} video(s) are in no official split list (e.g. "
-            f"{index.loc[index.split=='unsplit','path'].iloc[0]}); "
-            "they are prepared and tabled with split 'unsplit', and no chapter trains or tests on them")
-    i, n = parse_shard(shard)
+        log.warning(f"{src}: {(index.split=='unsplit').sum()} video(s) are in no official split list (e.g. "
+                    f"{index.loc[index.split=='unsplit','path'].iloc[0]}); they are prepared and tabled with split "
+                    "'unsplit', and no chapter trains or tests on them")
+    i, n = parse_shard(o.shard)
     index = index.iloc[i::n].reset_index(drop=True) if n>1 else index
     todo = videos_to_do(index, out)
     if todo and not writable:  # a finished prep reads without writing; an unfinished one cannot go on here
-        raise ValueError(
-            f"{out} cannot be written (a read-only disk or folder) and {len(todo)} video(s) are still to prepare, "
-            f"e.g. {todo[0]['path']}; prepare into a writable folder")
+        raise ValueError(f"{out} cannot be written (a read-only disk or folder) and {len(todo)} video(s) are still to "
+                         f"prepare, e.g. {todo[0]['path']}; prepare into a writable folder")
     t0 = time.time()
-    if todo: _extract_all(todo, src, out, settings, device, workers, overlap, progress)
+    if todo: _extract_all(todo, src, out, settings, o.device, o.workers, o.overlap, o.progress)
     videos, faces = build_tables(out, index, write=writable)
     nb = faces.attrs.get('crop_bytes') or []
     if nb and writable:  # what the crops cost on disk, for planning a dataset of millions of crops
-        save_json({
-            **json.loads(pj.read_text()), 'bytes_per_crop': round(float(np.mean(nb))),
-            'crops_sized': len(nb)
-        }, pj)
+        measured = dict(bytes_per_crop=round(float(np.mean(nb))), crops_sized=len(nb))
+        save_json({**json.loads(pj.read_text()), **measured}, pj)
     return _summarise(out, index, raw, videos, faces, len(todo), time.time()-t0, settings)
 
 # %% ../nbs/01_data_prep.ipynb #5620d999
@@ -365,11 +351,10 @@ def _summarise(out, index, raw, videos, faces, processed:int, seconds:float, set
     nb = faces.attrs.get('crop_bytes') or []
     s = dict(videos=len(videos), processed=processed, skipped=len(index) - processed, faces=len(faces),
              seconds=round(seconds, 1), bytes_per_crop=round(float(np.mean(nb))) if nb else None,
-             **{k: counts.get(k, 0)
-                for k in STATUSES}, split=settings['split'], unsplit=int(
-                    (index.split == 'unsplit').sum()), unlabelled=int(raw.attrs.get('unlabelled', 0)))
+             **{k: counts.get(k, 0) for k in STATUSES}, split=settings['split'],
+             unsplit=int((index.split == 'unsplit').sum()), unlabelled=int(raw.attrs.get('unlabelled', 0)))
     kb = (s['bytes_per_crop'] or 0)/1e3
-    print(f"{out}: {s['videos']} videos ({s['processed']} processed, {s['skipped']} already done), {s['faces']} faces; "
+    print(f"{shown(out)}: {s['videos']} videos ({s['processed']} processed, {s['skipped']} already done), {s['faces']} faces; "
           + ', '.join(f"{k}={s[k]}" for k in STATUSES) + f"; {settings['split']} split"
           + (f"; {settings['encoding']} crops, {kb:.1f} KB each ({kb:.0f} GB per million)" if nb else '')
           + (f", {s['unsplit']} in no split list" if s['unsplit'] else '')

@@ -11,7 +11,7 @@ __all__ = ['MAX_ERROR', 'GRADES', 'CSP', 'grad_cam', 'cam_overlay', 'image_uri',
 import io, re, json, base64, hashlib, html, logging, urllib.parse
 from pathlib import Path
 import numpy as np, cv2, torch
-from fastcore.basics import patch
+from fastcore.basics import patch, store_attr
 from .core import *
 from .core import _head
 from .metrics import AGGREGATIONS, video_scores, wilson_ci
@@ -224,8 +224,7 @@ class Explanation:
                  grading:dict=None, # `run_grading`: the run's caveats, held-out error rates and grade bands
                  full_paths:bool=False, # name the video and the run by full path (default: by file and folder name)
                 ):
-        self.res, self.card, self.ci, self.strip, self.cams, self.timeline = res, card, ci, strip, cams, timeline
-        self.cam_error, self.full_paths = cam_error, full_paths
+        store_attr(but='grading')
         self.grading = grading or dict(caveats=[], rates=[], bands=None)
 
     @property

@@ -8,7 +8,7 @@ __all__ = ['SPARSE_MIN_IOU', 'box_iou', 'pair_boxes', 'square_crop', 'Dets', 'fa
 # %% ../nbs/00c_faces.ipynb #fc0cde5e
 import math, copy
 import numpy as np, cv2
-from fastcore.basics import patch
+from fastcore.basics import patch, store_attr
 from .core import *
 
 # %% ../nbs/00c_faces.ipynb #5c9ec421
@@ -83,7 +83,7 @@ class FaceExtractor:
                  retry_full:bool=True, # detect again at full resolution on frames where the downscaled frame showed no face
                  device:str='auto'):
         from facenet_pytorch import MTCNN
-        self.size, self.margin, self.max_faces, self.detect_max, self.min_prob, self.retry_full = size, margin, max_faces, detect_max, min_prob, retry_full
+        store_attr('size,margin,max_faces,detect_max,min_prob,retry_full')
         self.device = get_device(device)
         self.mtcnn = MTCNN(keep_all=True, device=self.device, post_process=False)
 
@@ -114,14 +114,13 @@ def detect_videos(self:FaceExtractor, videos:list, # `(small frames, scale)` per
     res = [[_NONE]*len(small) for small, _ in videos]
     self._detect_groups(flat, [sc for _, sc in videos], res, batch)
     if self.retry_full and full is not None:
-        # a face too blurred for the downscaled frame may still be found in the full one (the naive loop's
-        # view). The retry looks
-        # for faces of the sizes the first pass covered (its minimum face, scaled up): the same faces, seen
-        # with more detail
-        again = [(v, i, full[v][i]) for v, (small, sc) in enumerate(videos) if sc < 1 for i in range(len(small))
-                 if not len(res[v][i][1])]
-        self._detect_groups(again, [1.] * len(videos), res, batch,
-                            [math.ceil(self.mtcnn.min_face_size / sc) for _, sc in videos])
+        # a face too blurred for the downscaled frame may still be found in the full one (the naive loop's view). The
+        # retry looks for faces of the sizes the first pass covered (its minimum face, scaled up): the same faces,
+        # seen with more detail
+        missed = lambda v, small: [i for i in range(len(small)) if not len(res[v][i][1])]
+        again = [(v, i, full[v][i]) for v, (small, sc) in enumerate(videos) if sc < 1 for i in missed(v, small)]
+        min_faces = [math.ceil(self.mtcnn.min_face_size/sc) for _, sc in videos]
+        self._detect_groups(again, [1.]*len(videos), res, batch, min_faces)
     return res
 
 # %% ../nbs/00c_faces.ipynb #add8a4f4
@@ -133,8 +132,8 @@ def _detect_groups(self:FaceExtractor, flat:list, scales:list, res:list, batch:i
     for v, i, f in flat:
         groups.setdefault((f.shape, min_faces[v] if min_faces else self.mtcnn.min_face_size), []).append((v, i, f))
     for (shape, mf), items in groups.items():
-        # MTCNN's image pyramid is empty for frames smaller than its minimum face (it would fail in
-        # torch.cat): no face can be found
+        # MTCNN's image pyramid is empty for frames smaller than its minimum face (it would fail in torch.cat): no
+        # face can be found
         if min(shape[:2]) < mf: continue
         mtcnn = self.mtcnn
         # the same networks, a shorter image pyramid

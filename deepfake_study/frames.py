@@ -79,10 +79,9 @@ def _scan_av(fn:Path, n:int, info:dict)->tuple:
             ex = bytes(v.codec_context.extradata or b'')
             nal[v.index] = (ex[4] & 3) + 1 if v.codec_context.name == 'h264' and len(ex) > 4 and ex[0] == 1 else 0
         pks, count, bad = {v.index: [] for v in vs}, Counter(), {}
-        # frames are numbered by their rank in presentation order, which is only sound when every packet is
-        # there: a damaged
-        # or truncated file (a packet that fails or is marked corrupt, fewer packets than the header's frame
-        # count) is OpenCV's
+        # frames are numbered by their rank in presentation order, which is only sound when every packet is there:
+        # a damaged or truncated file (a packet that fails or is marked corrupt, fewer packets than the header's
+        # frame count) is OpenCV's
         try:
             for p in c.demux(*vs):
                 if p.size == 0: continue
@@ -139,9 +138,8 @@ def _decode_av(fn:Path, wts:set, keep:set, info:dict)->dict:
                 if f.pts is None: raise _NotForAv(f"{fn}: a decoded frame without a timestamp")
                 if f.pts in wts and f.pts not in out:
                     sz = _fit(f.width, f.height)  # downscaled while converting: the full-size RGB frame never exists
-                    a = f.to_ndarray(format='rgb24', width=sz[0], height=sz[1],
-                                     interpolation='AREA') if sz != (f.width,
-                                                                     f.height) else f.to_ndarray(format='rgb24')
+                    if sz == (f.width, f.height): a = f.to_ndarray(format='rgb24')
+                    else: a = f.to_ndarray(format='rgb24', width=sz[0], height=sz[1], interpolation='AREA')
                     out[f.pts] = _upright(a, f.rotation)
         try:
             for p in c.demux(s):

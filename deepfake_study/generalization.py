@@ -59,23 +59,18 @@ def evaluate_run_on(run, data, out=None, n_boot:int=1000, seed:int=0, **kwargs)-
     thr_src = float(m_src.get('threshold_valid', 0.5))
     v = video_scores(preds[['video','label','p_fake']])
     thr_best = best_threshold(v.label, v.p_fake) if v.label.nunique()==2 else 0.5
-    res = dict(
-        threshold=0.5,
-        splits={'target': evaluate(preds, 0.5, n_boot=n_boot, seed=seed)},
-        thresholds=dict(
-            source_valid=thr_src,
-            target_best=thr_best,
-            at_source_valid=binary_metrics(v.label, v.p_fake, thr_src),
-            at_target_best=binary_metrics(v.label, v.p_fake, thr_best),
-            # on a fake-only set the detection rate at the source's threshold is the number there is
-            rates_at_source_valid=rates_at(v.label, v.p_fake, thr_src)),
-        calibration=calibration(v.label, v.p_fake))
+    thresholds = dict(source_valid=thr_src, target_best=thr_best,
+                      at_source_valid=binary_metrics(v.label, v.p_fake, thr_src),
+                      at_target_best=binary_metrics(v.label, v.p_fake, thr_best),
+                      # on a fake-only set the detection rate at the source's threshold is the number there is
+                      rates_at_source_valid=rates_at(v.label, v.p_fake, thr_src))
+    res = dict(threshold=0.5, splits={'target': evaluate(preds, 0.5, n_boot=n_boot, seed=seed)}, thresholds=thresholds,
+               calibration=calibration(v.label, v.p_fake))
     if out:
         out = Path(out); save_json(res, out/METRICS)
         atomic_save(out/PREDICTIONS, lambda t: preds.drop(columns=['fn']).to_csv(t, index=False))
-        save_json(
-            dict(status='done', params=dict(run=str(run), data=str(data), mode='generalization', seed=seed),
-                 env=env_info()), out / CONFIG)
+        params = dict(run=str(run), data=str(data), mode='generalization', seed=seed)
+        save_json(dict(status='done', params=params, env=env_info()), out/CONFIG)
     return dict(metrics=res, preds=preds)
 
 # %% ../nbs/06_generalization.ipynb #04a05e56
@@ -92,19 +87,10 @@ def breakdown(preds:pd.DataFrame, by:str, n_boot:int=200, seed:int=0)->pd.DataFr
         from deepfake_study.metrics import bootstrap_ci
         nr, nf = int((sub.label==0).sum()), int((sub.label==1).sum())
         # with fewer than 2 videos of a class every resample repeats the same video: no interval
-        ci = bootstrap_ci(sub, lambda d: {
-            'auc': binary_metrics(d.label, d.p_fake)['auc']
-        }, n_boot, seed=seed).get('auc') if min(nr, nf) >= 2 else None
-        rows.append({
-            by: k,
-            'videos': len(g),
-            'fake share': g.label.mean(),
-            'auc': m['auc'],
-            'auc_ci': ci,
-            'n_real': nr,
-            'n_fake': nf,
-            'accuracy (own videos)': float(((g.p_fake >= 0.5) == g.label).mean())
-        })
+        auc = lambda d: {'auc': binary_metrics(d.label, d.p_fake)['auc']}
+        ci = bootstrap_ci(sub, auc, n_boot, seed=seed).get('auc') if min(nr, nf) >= 2 else None
+        rows.append({by: k, 'videos': len(g), 'fake share': g.label.mean(), 'auc': m['auc'], 'auc_ci': ci, 'n_real': nr,
+                     'n_fake': nf, 'accuracy (own videos)': float(((g.p_fake >= 0.5) == g.label).mean())})
     return pd.DataFrame(rows)
 
 # %% ../nbs/06_generalization.ipynb #8f96ca7c
@@ -159,15 +145,15 @@ def sbi_pairs(runs)->list:
 
 # %% ../nbs/06_generalization.ipynb #7b5ec359
 def shared_samples()->Path|None:
-    "The real DFDC clips in `../shared/data/samples` beside the repository (or `$DEEPFAKE_SAMPLES`), if present."
-    cands = [Path(os.environ['DEEPFAKE_SAMPLES'])] if os.environ.get('DEEPFAKE_SAMPLES') else []
-    cands += [
-        Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'samples' / 'dfdc' /
-        'videos' if '__file__' in globals() else None,
-        Path.cwd().parent.parent / 'shared' / 'data' / 'samples' / 'dfdc' / 'videos',
-        Path.cwd().parent / 'shared' / 'data' / 'samples' / 'dfdc' / 'videos'
-    ]
-    return next((c for c in cands if c is not None and (c/'metadata.json').is_file()), None)
+    """The real DFDC clips in `../shared/data/samples` beside the repository (or `$DEEPFAKE_SAMPLES`), if present;
+    `DEEPFAKE_SAMPLES=none` switches them off (the repository's kept outputs never show these research-only faces)."""
+    env = os.environ.get('DEEPFAKE_SAMPLES')
+    if env is not None and env.strip().lower() in ('', 'none'): return None
+    here = Path(__file__).resolve().parents[2] if '__file__' in globals() else None
+    tail = Path('shared')/'data'/'samples'/'dfdc'/'videos'
+    cands = [Path(env)] if env else []
+    cands += ([here/tail] if here else []) + [Path.cwd().parent.parent/tail, Path.cwd().parent/tail]
+    return next((c for c in cands if (c/'metadata.json').is_file()), None)
 
 # %% ../nbs/06_generalization.ipynb #da8e898c
 def cross_dataset_matrix(results:dict, # {(run name, dataset name): `evaluate_run_on` result}

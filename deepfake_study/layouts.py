@@ -307,18 +307,18 @@ def index_celebdf(root, # folder holding Celeb-real/, YouTube-real/ and Celeb-sy
         for p in sorted((root/sub).iterdir()) if (root/sub).is_dir() else []:
             if p.suffix.lower() not in VIDEO_EXTS or not p.is_file(): continue
             parts = p.stem.split('_')
+            swap = len(parts) >= 3 and re.fullmatch(r'id\d+', parts[1])  # idT_idS_NNNN: the swapped-in identity
+            named = re.fullmatch(r'id\d+', parts[0]) and (lbl == REAL or swap)
             if sub=='YouTube-real': group, orig, swapped = f'yt{p.stem}', None, None
-            elif re.fullmatch(r'id\d+', parts[0]) and (lbl == REAL or
-                                                       (len(parts) >= 3 and re.fullmatch(r'id\d+', parts[1]))):
-                group = parts[0]
-                orig, swapped = (f'Celeb-real/{parts[0]}_{parts[-1]}{p.suffix}', parts[1]) if lbl == FAKE else (None,
-                                                                                                                None)
+            elif named:
+                group, orig, swapped = parts[0], None, None
+                if lbl == FAKE: orig, swapped = f'Celeb-real/{parts[0]}_{parts[-1]}{p.suffix}', parts[1]  # idT_idS_NNNN
             else:
                 log.warning(f"{root/sub/p.name}: not a Celeb-DF name (idN_NNNN or idT_idS_NNNN); grouped by itself")
                 group, orig, swapped = p.stem, None, None
-            rows.append(
-                dict(path=p.relative_to(root).as_posix(), label=lbl, method='celebdf' if lbl == FAKE else 'real',
-                     group=group, original=orig, swapped_in=swapped, source=sub))
+            method = 'celebdf' if lbl == FAKE else 'real'
+            rows.append(dict(path=p.relative_to(root).as_posix(), label=lbl, method=method,
+                             group=group, original=orig, swapped_in=swapped, source=sub))
     if not rows: raise MetadataError(f"{root}: no Celeb-DF videos under {', '.join(CELEBDF_DIRS)}")
     df = _tidy(rows, 'celebdf')
     if (root/test_list).is_file():

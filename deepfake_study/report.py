@@ -108,12 +108,8 @@ def results_table(df:pd.DataFrame)->pd.DataFrame:
     rows, bbs = [], blackbox_names(d)
     for r in d.to_dict('records'):
         fk = r.get('fakes')
-        row = {
-            'model': r['arch'],
-            'setting': r['mode'] + ('' if fk in ('dataset', None) or pd.isna(fk) else f' ({fk} fakes)'),
-            'opt': r['opt'],
-            'lr': r['lr']
-        }
+        setting = r['mode'] + ('' if fk in ('dataset', None) or pd.isna(fk) else f' ({fk} fakes)')
+        row = {'model': r['arch'], 'setting': setting, 'opt': r['opt'], 'lr': r['lr']}
         if 'seed' in r and d['seed'].nunique() > 1:
             row['seed'] = None if r['seed'] is None or pd.isna(r['seed']) else int(r['seed'])
         for s in ('test', *bbs):

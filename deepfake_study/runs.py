@@ -165,13 +165,6 @@ def metrics_summary(m:dict, # a metrics.json dict
     rows = {}
     for s,v in m['splits'].items():
         d = v[level]; ci = d.get('ci', {})
-        rows[s] = {
-            'n': d['n'],
-            'auc': d['auc'],
-            'auc_ci': ci.get('auc'),
-            'log_loss': d['log_loss'],
-            'accuracy': d['accuracy'],
-            'majority': d['majority_accuracy'],
-            'balanced_acc': d['balanced_accuracy']
-        }
+        rows[s] = {'n': d['n'], 'auc': d['auc'], 'auc_ci': ci.get('auc'), 'log_loss': d['log_loss'],
+                   'accuracy': d['accuracy'], 'majority': d['majority_accuracy'], 'balanced_acc': d['balanced_accuracy']}
     return pd.DataFrame(rows).T

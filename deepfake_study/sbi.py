@@ -64,9 +64,8 @@ def sbi_mask(lm, # five landmarks (left eye, right eye, nose, mouth left, mouth 
         k = int(rng.integers(1, max(side//20, 2)+1))
         op = [cv2.erode, cv2.dilate, None][int(rng.integers(3))]
         if op is not None: m = op(m, np.ones((k, k), np.uint8))
-    if blur is None:
-        blur = int(rng.integers(max(side // 24, 1), max(side // 8, 2))) * 2 + 1 if rng is not None else (side //
-                                                                                                         12) * 2 + 1
+    if blur is None:  # an odd kernel: random between side/24 and side/8, or side/12 without a generator
+        blur = 2*int(rng.integers(max(side//24, 1), max(side//8, 2))) + 1 if rng is not None else 2*(side//12) + 1
     if blur>1: m = cv2.GaussianBlur(m, (blur, blur), 0)
     return np.clip(m, 0, 1)
 

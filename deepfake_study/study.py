@@ -161,18 +161,10 @@ def _execute(nb_in, nb_out, params, cwd, log_fn=None)->tuple:
     "Run a notebook with papermill; `(ok, error)`."
     import papermill as pm
     try:
-        # the kernel's own log (e.g. ipykernel's warning about TCP without encryption on every start) is noise
-        # in the driver's progress line
-        pm.execute_notebook(
-            str(nb_in),
-            str(nb_out),
-            parameters=params,
-            cwd=str(cwd),
-            progress_bar=False,
-            kernel_name='python3',
-            # its own log, even of a shutdown under load
-            # ('KeyboardInterrupt caught in kernel'), stays out
-            extra_arguments=['--IPKernelApp.log_level=CRITICAL'])
+        # the kernel's own log (e.g. ipykernel's warning about TCP without encryption on every start) stays out of the
+        # driver's progress line, and so does its log of a shutdown under load ('KeyboardInterrupt caught in kernel')
+        pm.execute_notebook(str(nb_in), str(nb_out), parameters=params, cwd=str(cwd), progress_bar=False,
+                            kernel_name='python3', extra_arguments=['--IPKernelApp.log_level=CRITICAL'])
         return True, ''
     except Exception as e:
         return False, f"{type(e).__name__}: {str(e)[-2000:]}"
@@ -225,10 +217,8 @@ def run_changes(d:Path, want:dict)->dict:
     from deepfake_study.models import resolve_arch
     have = json.loads((d/CONFIG).read_text()).get('params', {})
     norm = lambda k, v: resolve_arch(v) if k=='arch' and v else float(v) if k=='lr' and v is not None else v
-    return {
-        k: (have.get(k), want.get(k))
-        for k in _SETTINGS if k in want and norm(k, have.get(k)) != norm(k, want.get(k))
-    }
+    changed = [k for k in _SETTINGS if k in want and norm(k, have.get(k)) != norm(k, want.get(k))]
+    return {k: (have.get(k), want.get(k)) for k in changed}
 
 # %% ../nbs/08_study.ipynb #e7e83048
 def _generalization(cfg:dict, rd:Path, status:dict, bb_prep:list, nbs:Path):
@@ -282,33 +272,42 @@ def _robustness(cfg:dict, rd:Path, status:dict, data, tp, bbs:list, bb_prep:list
 
 
 # %% ../nbs/08_study.ipynb #205ec6ce
-def _run_one(kind:str, r:dict, rd:Path, status:dict, data, tp, bb, nbs:Path)->str:
-    "Run one training run or embedding comparison unless it is finished and nothing that made it changed; its status."
-    d = safe_join(rd, r['name'])  # a run's folder never leaves the runs folder, whatever its name
-    where = 'demo' if is_demo(data) else str(Path(tp).resolve())
-    want = dict(r['params'], mode=r['mode'], data=where) if kind=='train' else {}
-    # a finished run is skipped only if every setting that made it still holds (for embeddings: its run was not retrained)
-    changed = {}
-    if _finished(d):
-        if kind=='train': changed = run_changes(d, want)
-        elif status.get(r['run'])=='done': changed = {'run': 'retrained'}
-        if not changed: return 'skipped (done)'
-        what = ', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in changed.items())
-        if kind!='train': what = 'its run was retrained'
-        print(f"{r['name']}: the config changed since it ran ({what}); running it again")
-    if (d/FAILED).is_file(): (d/FAILED).unlink()
-    if kind=='train':
-        params = dict(r['params'], data=None if is_demo(data) else where, blackbox=bb, out=str(d.resolve()))
-        ok, err = _execute(nbs/CHAPTERS[r['mode']], safe_join(rd, f"{r['name']}.ipynb"), params, nbs)
-    else:
-        src = safe_join(rd, r['run'])
-        if not (src/METRICS).is_file(): ok, err = False, f"run {r['run']} has not finished"
-        else:
-            params = dict(run=str(src.resolve()), out=str(d.resolve()), blackbox=bb)
-            ok, err = _execute(nbs/CHAPTERS['embeddings'], safe_join(rd, f"{r['name']}.ipynb"), params, nbs)
-        if ok: save_json(dict(status='done', params=dict(run=r['run'], mode='embedding')), d/CONFIG)
+def _rerun(d:Path, name:str, changed:dict)->bool:
+    "Whether the finished run folder `d` must run again: only when something that made it changed (said once, here)."
+    if not changed: return False
+    what = ', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in changed.items())
+    print(f"{name}: the config changed since it ran ({what}); running it again")
+    return True
+
+def _ran(d:Path, ok:bool, err:str)->str:
+    "A run's status from its chapter's outcome; a failure leaves its error in the run folder for the report."
     if not ok: save_json(dict(error=err, when=time.strftime('%Y-%m-%dT%H:%M:%S')), d/FAILED)
     return 'done' if ok else 'failed'
+
+def _train_one(r:dict, runs_dir:Path, data, train_prepared, blackbox, nbs:Path)->str:
+    """Train run `r` (a grid entry) into `runs_dir/<name>` with its mode's chapter, unless it finished with the same
+    settings and data; its status."""
+    d = safe_join(runs_dir, r['name'])  # a run's folder never leaves the runs folder, whatever its name
+    where = 'demo' if is_demo(data) else str(Path(train_prepared).resolve())
+    if _finished(d) and not _rerun(d, r['name'], run_changes(d, dict(r['params'], mode=r['mode'], data=where))):
+        return 'skipped (done)'
+    (d/FAILED).unlink(missing_ok=True)
+    params = dict(r['params'], data=None if is_demo(data) else where, blackbox=blackbox, out=str(d.resolve()))
+    return _ran(d, *_execute(nbs/CHAPTERS[r['mode']], safe_join(runs_dir, f"{r['name']}.ipynb"), params, nbs))
+
+def _embed_one(e:dict, runs_dir:Path, status:dict, blackbox, nbs:Path)->str:
+    """Compare classifiers on the embeddings of the trained run `e['run']` into `runs_dir/<e['name']>`, unless that
+    finished and its run was not retrained in this study; its status."""
+    d, src = safe_join(runs_dir, e['name']), safe_join(runs_dir, e['run'])
+    retrained = {'run': ('trained', 'retrained')} if status.get(e['run']) == 'done' else {}  # in this study
+    if _finished(d) and not _rerun(d, e['name'], retrained):
+        return 'skipped (done)'
+    (d/FAILED).unlink(missing_ok=True)
+    if not (src/METRICS).is_file(): return _ran(d, False, f"run {e['run']} has not finished")
+    params = dict(run=str(src.resolve()), out=str(d.resolve()), blackbox=blackbox)
+    ok, err = _execute(nbs/CHAPTERS['embeddings'], safe_join(runs_dir, f"{e['name']}.ipynb"), params, nbs)
+    if ok: save_json(dict(status='done', params=dict(run=e['run'], mode='embedding')), d/CONFIG)
+    return _ran(d, ok, err)
 
 # %% ../nbs/08_study.ipynb #e377578f
 def run_study(config='quick', # study config: a YAML file or a shipped config's name (quick, study, ffpp)
@@ -346,7 +345,9 @@ def _study(cfg:dict, out:Path, nbs:Path, progress:bool, t0:float)->dict:
     todo = [('train', r) for r in cfg['runs']]
     todo += [('embeddings', dict(name=f"embeddings-{e}", run=e)) for e in cfg.get('embeddings', [])]
     for kind, r in progress_bar(todo, display=progress):
-        t = time.time(); status[r['name']] = _run_one(kind, r, rd, status, data, tp, bb, nbs)
+        t = time.time()
+        if kind == 'train': status[r['name']] = _train_one(r, rd, data, tp, bb, nbs)
+        else: status[r['name']] = _embed_one(r, rd, status, bb, nbs)
         if status[r['name']].startswith('skipped'): continue
         seconds[r['name']] = round(time.time()-t, 1); stages[kind] += time.time()-t
     t = time.time(); _generalization(cfg, rd, status, bb_prep, nbs); stages['generalization'] = time.time()-t

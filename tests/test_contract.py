@@ -9,8 +9,8 @@ import json, subprocess, sys
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 from PIL import Image
+from conftest import BIN
 
-BIN = Path(sys.executable).parent
 TOL = 1e-4
 
 @pytest.fixture(scope='module')

@@ -3,7 +3,7 @@ from pathlib import Path
 import pandas as pd, pytest
 from deepfake_study.data_prep import prepare_dataset, index_videos, split_videos, MetadataError, index_dfdc
 from deepfake_study.demo import make_layout_fixture
-BIN = Path(sys.executable).parent
+from conftest import BIN
 
 def _md5(fn): return hashlib.md5(Path(fn).read_bytes()).hexdigest()
 

@@ -2,7 +2,7 @@
 import json, os, subprocess, sys
 from pathlib import Path
 import pandas as pd, pytest
-BIN = Path(sys.executable).parent
+from conftest import BIN
 ARGS = ['--arch', 'resnet18', '--mode', 'baseline', '--epochs', '1', '--size', '48', '--max_frames', '2', '--blackbox', 'none', '--seed', '3']
 
 def _env(): return {**os.environ, 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1', 'MPLBACKEND': 'Agg'}

@@ -3,7 +3,7 @@ the page's verdict is the prediction's, its Grad-CAM is not blank, and a real br
 import base64, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np, cv2, pytest
-BIN = Path(sys.executable).parent
+from conftest import BIN
 
 @pytest.fixture(scope='module')
 def explained(demo, tiny_run, tmp_path_factory):
@@ -86,7 +86,7 @@ def test_predict_video_explain_in_python(demo, tiny_run):
     assert "id='verdict'" in b['explanation']._repr_html_()
 
 # --- #37 cases 4 to 7: the edges of --explain, and a verdict resting on one frame
-from test_bad_inputs_2 import _face_frames, _avi
+from conftest import face_frames as _face_frames, avi as _avi
 
 def _demo_clips(demo, n=2):
     src = demo['raw']/'dfdc'/'dfdc_train_part_0'

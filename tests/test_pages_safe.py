@@ -4,8 +4,7 @@ errors, dataset folder names); the rendered page is opened in headless Chromium 
 import html as _html, json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
-from conftest import ROOT
-BIN = Path(sys.executable).parent
+from conftest import BIN, ROOT
 
 # each payload, if it ran, would set the page's title to PWNED
 PAYLOADS = ["<img src=x onerror=\"document.title='PWNED'\">", "<script>document.title='PWNED'</script>",
@@ -120,12 +119,14 @@ def test_a_grid_only_key_at_the_top_is_an_error_that_says_where_it_belongs(tmp_p
 
 def test_no_run_folder_leaves_out(tmp_path):
     "Even a run name that slipped past the config check cannot make or delete a folder outside the runs folder."
-    from deepfake_study.study import _run_one
+    from deepfake_study.study import _train_one, _embed_one
     from deepfake_study.core import UnsafePathError
     rd = tmp_path/'out'/'runs'; rd.mkdir(parents=True)
     victim = tmp_path/'NAME-lr0.001'; victim.mkdir(); (victim/'FAILED.json').write_text('{"mine": 1}')
     r = dict(name='x/../../../NAME-lr0.001', mode='baseline', params={})
-    with pytest.raises(UnsafePathError): _run_one('train', r, rd, {}, 'demo', None, None, ROOT/'nbs')
+    with pytest.raises(UnsafePathError): _train_one(r, rd, 'demo', None, None, ROOT/'nbs')
+    with pytest.raises(UnsafePathError): _embed_one(dict(name=r['name'], run='a'), rd, {}, None, ROOT/'nbs')
+    with pytest.raises(UnsafePathError): _embed_one(dict(name='e', run=r['name']), rd, {}, None, ROOT/'nbs')
     assert (victim/'FAILED.json').read_text() == '{"mine": 1}'
 
 def test_two_reports_into_one_folder_do_not_both_run(tmp_path):

@@ -1,7 +1,7 @@
 import json, pickle, shutil, subprocess, sys
 from pathlib import Path
 import pytest
-BIN = Path(sys.executable).parent
+from conftest import BIN
 
 def _predict(*args):
     return subprocess.run([str(BIN/'deepfake_predict'), *map(str, args)], capture_output=True, text=True)

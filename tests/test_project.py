@@ -2,8 +2,7 @@
 import json, re, shutil, subprocess, sys, configparser
 from pathlib import Path
 import pytest
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from conftest import BIN, ROOT
 
 def test_settings_keep_parameters_tag():
     cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
@@ -29,11 +28,16 @@ def test_every_chapter_has_one_parameters_cell():
         n = sum('parameters' in c.get('metadata', {}).get('tags', []) for c in nb['cells'])
         assert n == 1, fn.name
 
-def test_readme_is_generated_from_index(tmp_path):
-    subprocess.run([str(BIN/'jupyter'), 'nbconvert', '--to', 'markdown', str(ROOT/'nbs'/'index.ipynb'), '--output-dir', str(tmp_path), '--output', 'README'],
-                   check=True, capture_output=True)
-    assert (tmp_path/'README.md').read_text().strip() == (ROOT/'README.md').read_text().strip(), \
-        'README.md drifted from nbs/index.ipynb: regenerate it with jupyter nbconvert --to markdown nbs/index.ipynb --output-dir . --output README'
+def test_readme_is_generated_from_index():
+    "README.md is .ci/readme.py's rendering of nbs/index.ipynb, and carries none of the notebook's machinery."
+    r = subprocess.run([sys.executable, str(ROOT/'.ci'/'readme.py'), '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    readme = (ROOT/'README.md').read_text()
+    assert '#|' not in readme and '<style' not in readme and '<table' not in readme and '<div' not in readme
+    assert not re.search(r"^\[\d+, .*'\d\d:\d\d'\]$", readme, re.M)  # fastai's epoch list
+    fences = re.findall(r'^```(.*)$', readme, re.M)
+    assert fences and all(f in ('sh', 'python', 'text', '') for f in fences)
+    assert all(f for f in fences[::2]), fences  # every opening fence names its language
 
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT/'README.md').read_text()
@@ -111,10 +115,19 @@ def _public_defs():
                 for m in re.finditer(r'^(?:def|class) ([A-Za-z]\w*)', s, re.M): out[m[1]] = nb
     return out
 
+def _flags(src:str)->set:
+    "The nbdev directives a cell opens with (`#| slow`, `#| hide`, ...), however many lines they take."
+    out = set()
+    for l in src.splitlines():
+        if not l.startswith('#|'): break
+        out.add(l[2:].strip().split()[0] if l[2:].strip() else '')
+    return out
+
+def _visible(src:str)->bool: return not _flags(src) & {'export', 'exporti', 'exports', 'hide'}
+
 def test_most_public_definitions_have_a_visible_example():
     "At least 60% of public definitions are called in a visible (not hidden, not exported) cell of a chapter."
-    visible = '\n'.join(l for nb in sorted((ROOT/'nbs').glob('*.ipynb')) for s in _code_cells(nb)
-                        if not s.startswith(('#| export', '#| hide', '#|hide'))
+    visible = '\n'.join(l for nb in sorted((ROOT/'nbs').glob('*.ipynb')) for s in _code_cells(nb) if _visible(s)
                         for l in s.split('\n') if not re.match(r'\s*(from \S+ )?import ', l))  # importing a name is no example
     defs = _public_defs()
     shown = [n for n in defs if re.search(rf'\b{n}\b', visible.replace('show_doc(', ''))]
@@ -125,3 +138,35 @@ def test_readme_top_reads_in_a_minute():
     top = (ROOT/'README.md').read_text().split('## Tests')[0]
     assert len(top.split()) < 250, len(top.split())
     assert not re.search(r'\d+(\.\d+)?\s?(min\b|s\b|x\b|KB|GB)', top.split('```sh')[0] + top.split('```')[-1]), 'a typed figure'
+
+def _cells(nb:Path)->list: return json.loads(nb.read_text())['cells']
+
+def test_no_long_run_of_exported_code_without_prose_or_an_example():
+    "A chapter reads top to bottom: at most about 100 lines of exported cells in a row before a sentence or a visible example (hidden tests do not break a run)."
+    runs = {}
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        n, start = 0, None
+        for i, c in enumerate(_cells(nb) + [dict(cell_type='markdown', source='')]):
+            s = ''.join(c['source'])
+            if c['cell_type'] == 'code' and _flags(s) & {'export', 'exporti'}:
+                start = i if n == 0 else start; n += len(s.splitlines())
+            elif c['cell_type'] == 'code' and ('hide' in _flags(s) or not s.strip()): continue
+            else:
+                if n > 110: runs[f"{nb.name} from cell {start}"] = n
+                n = 0
+    assert not runs, runs
+
+def test_study_chapters_keep_a_figure_or_a_table():
+    "Chapters 02-08 keep at least one figure or table from their demo run (python .ci/outputs.py), and no kept output names this machine's folders."
+    for nb in sorted((ROOT/'nbs').glob('0[2-8]*.ipynb')):
+        outs = [o for c in _cells(nb) if c['cell_type'] == 'code' for o in c.get('outputs', [])]
+        kinds = {k for o in outs for k in o.get('data', {})}
+        assert 'image/png' in kinds or any('<table' in ''.join(o.get('data', {}).get('text/html', '')) for o in outs), nb.name
+        text = json.dumps([o for o in outs if 'image/png' not in o.get('data', {})])
+        assert str(Path.home()) not in text and str(ROOT) not in text, nb.name
+
+def test_hidden_and_exported_cells_keep_no_outputs():
+    "Only visible examples keep outputs: a hidden test's or an exported definition's output is nothing a reader sees."
+    bad = [f"{nb.name} cell {i}" for nb in sorted((ROOT/'nbs').glob('*.ipynb')) for i, c in enumerate(_cells(nb))
+           if c['cell_type'] == 'code' and c.get('outputs') and not _visible(''.join(c['source']))]
+    assert not bad, bad

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from deepfake_study.core import study_dir
 from deepfake_study.data_prep import detect_layout, index_videos, split_videos
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT.parent/'shared'/'data'/'real'/'labels.csv'
 
 @pytest.fixture(scope='module')

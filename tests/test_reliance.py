@@ -4,8 +4,7 @@ here from its own predictions.csv; the graded verdict follows its stated rule; n
 import json, math, os, re, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
-BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import BIN, ROOT
 
 def _by_hand(run, threshold:float)->list:
     """Per held-out split (the test split first, then the black-box splits by name): (reals called fake, reals, fakes

@@ -1,8 +1,7 @@
 import json, subprocess, sys
 from pathlib import Path
 import pytest
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from conftest import BIN, ROOT
 
 CONFIG = """
 name: tiny

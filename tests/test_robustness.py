@@ -5,8 +5,7 @@ load, naming the valid ones."""
 import json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
-BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import BIN, ROOT
 
 CONFIG = """
 name: tiny-robust
