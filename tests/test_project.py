@@ -170,3 +170,20 @@ def test_hidden_and_exported_cells_keep_no_outputs():
     bad = [f"{nb.name} cell {i}" for nb in sorted((ROOT/'nbs').glob('*.ipynb')) for i, c in enumerate(_cells(nb))
            if c['cell_type'] == 'code' and c.get('outputs') and not _visible(''.join(c['source']))]
     assert not bad, bad
+
+def test_the_output_check_fails_on_a_stale_output_and_passes_a_fresh_one(tmp_path, monkeypatch):
+    ".ci/outputs.py --check reruns a chapter and names a kept output its code no longer produces; `# output varies` cells are not compared."
+    import importlib.util, nbformat
+    spec = importlib.util.spec_from_file_location('outputs', ROOT/'.ci'/'outputs.py'); out = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(out)
+    nbs = tmp_path/'nbs'; nbs.mkdir(); monkeypatch.setattr(out, 'NBS', nbs)
+    res = lambda text: [nbformat.v4.new_output('execute_result', {'text/plain': text}, execution_count=1)]
+    def write(kept):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell('1 + 1', outputs=res(kept)),
+                    nbformat.v4.new_code_cell('import random; random.random()  # output varies', outputs=res('0.5'))]
+        nbformat.write(nb, str(nbs/'t.ipynb'))
+    write('2'); out.check(['t.ipynb'])  # fresh: passes
+    write('3')
+    with pytest.raises(SystemExit, match=r"(?s)t\.ipynb, the cell `1 \+ 1`.*kept: \['text/plain: 3'\].*now:  \['text/plain: 2'\]"):
+        out.check(['t.ipynb'])
