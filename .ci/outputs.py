@@ -119,6 +119,12 @@ def check(names:list):
     if stale: sys.exit("kept outputs that no longer match their code (regenerate: python .ci/outputs.py NB, then nbdev_clean):\n"
                        + '\n'.join(stale))
 
+def warm_demo():
+    """Build the demo before any chapter runs, so every chapter meets it built: a chapter that met it cold would keep
+    the build's log, and a check made warm would call that stale."""
+    r = subprocess.run([sys.executable, '-c', 'from deepfake_study.demo import demo_data; demo_data()'], capture_output=True, text=True)
+    if r.returncode: sys.exit(f"the demo could not be built:\n{r.stderr[-3000:]}")
+
 def chapters()->list: return [p.name for p in sorted(NBS.glob('0*.ipynb'))] + ['index.ipynb']
 
 if __name__ == '__main__':
@@ -126,6 +132,7 @@ if __name__ == '__main__':
     if '--shrink' in args:  # only scale down the kept figures of notebooks already run
         for n in [a for a in args if a != '--shrink'] or chapters(): keep(NBS/n)
         sys.exit(0)
+    warm_demo()
     if '--check' in args: args.remove('--check'); check(args or [n for n in chapters() if n[:2] in ('00', '01')]); sys.exit(0)
     for n in args or chapters():
         s = execute(NBS/n, NBS); keep(NBS/n); print(f"{n}: outputs kept ({s:.0f} s)")
