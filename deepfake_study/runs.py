@@ -97,7 +97,10 @@ def predict_images(model, # a classifier with outputs (real, fake)
                    bs:int=64, device=None,
                   )->np.ndarray:
     "Probability of fake for each image."
-    return batched_forward(model, imgs, size, mean, std, lambda m, x: m(x).float().softmax(-1)[:,1], bs, device).numpy()
+    # float64 from here on: a video's mean and its log loss are computed in it, and predictions.csv's text holds the very
+    # same numbers (a float32 mean near 1 moved a black-box log loss by 5e-4 against the file's)
+    p = batched_forward(model, imgs, size, mean, std, lambda m, x: m(x).float().softmax(-1)[:,1], bs, device)
+    return p.numpy().astype(np.float64)
 
 # %% ../nbs/01f_runs.ipynb #20fdf802
 def plot_run(run, # run folder
