@@ -115,15 +115,14 @@ def _public_defs():
                 for m in re.finditer(r'^(?:def|class) ([A-Za-z]\w*)', s, re.M): out[m[1]] = nb
     return out
 
-def _flags(src:str)->set:
-    "The nbdev directives a cell opens with (`#| slow`, `#| hide`, ...), however many lines they take."
-    out = set()
-    for l in src.splitlines():
-        if not l.startswith('#|'): break
-        out.add(l[2:].strip().split()[0] if l[2:].strip() else '')
-    return out
+def _ci_outputs():
+    "`.ci/outputs.py` as a module: the one place that says which cells are visible and what a kept output is."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('outputs', ROOT/'.ci'/'outputs.py'); m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m); return m
 
-def _visible(src:str)->bool: return not _flags(src) & {'export', 'exporti', 'exports', 'hide'}
+OUTPUTS = _ci_outputs()
+_flags, _visible = OUTPUTS.flags, OUTPUTS.visible
 
 def test_most_public_definitions_have_a_visible_example():
     "At least 60% of public definitions are called in a visible (not hidden, not exported) cell of a chapter."
@@ -173,9 +172,8 @@ def test_hidden_and_exported_cells_keep_no_outputs():
 
 def test_the_output_check_fails_on_a_stale_output_and_passes_a_fresh_one(tmp_path, monkeypatch):
     ".ci/outputs.py --check reruns a chapter and names a kept output its code no longer produces; `# output varies` cells are not compared."
-    import importlib.util, nbformat
-    spec = importlib.util.spec_from_file_location('outputs', ROOT/'.ci'/'outputs.py'); out = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(out)
+    import nbformat
+    out = OUTPUTS
     nbs = tmp_path/'nbs'; nbs.mkdir(); monkeypatch.setattr(out, 'NBS', nbs)
     res = lambda text: [nbformat.v4.new_output('execute_result', {'text/plain': text}, execution_count=1)]
     def write(kept):
