@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['log', 'KINDS', 'LEVELS', 'CLEAN', 'CLEAN_CRF', 'ROBUSTNESS', 'PUBLISHED', 'PUBLISHED_SOURCE', 'SECTION_KEYS',
-           'check_kind', 'check_level', 'param', 'perturb_frame', 'perturb_video', 'perturbed_set', 'robustness_eval',
-           'robustness_table', 'plot_robustness', 'check_section']
+           'check_kind', 'check_level', 'param', 'perturb_frame', 'x264_options', 'perturb_video', 'perturbed_set',
+           'robustness_eval', 'robustness_table', 'plot_robustness', 'check_section']
 
 # %% ../nbs/06a_robustness.ipynb #213a8e79
-import os, io, json, hashlib, logging, shutil, time, contextlib
+import os, io, json, hashlib, logging, shutil, time, contextlib, functools
 from pathlib import Path
 import numpy as np, pandas as pd, cv2
 from .core import *
@@ -127,6 +127,18 @@ def _frames_of(src:Path):
     return fps, gen()
 
 
+# %% ../nbs/06a_robustness.ipynb #00eec602
+@functools.lru_cache(None)
+def x264_options()->dict:
+    "libx264's options for the same bytes from the same frames: AVX-512 left out where the CPU has it."
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as feats
+    except ImportError:
+        try: from numpy.core._multiarray_umath import __cpu_features__ as feats
+        except ImportError: feats = {}
+    # every CPU with AVX-512 has these; x264 takes a list of sets, each name including the ones below it
+    return {'x264-params': 'asm=SSE4.2,AVX2,FMA3,LZCNT,BMI2'} if feats.get('AVX512F') else {}
+
 # %% ../nbs/06a_robustness.ipynb #11ed04a6
 def perturb_video(src, # a video file
                   dst, # the perturbed copy: an .mp4 (H.264), written atomically
@@ -157,7 +169,7 @@ def perturb_video(src, # a video file
                     if min(size) < 2: raise VideoReadError(f"{src}: {f.shape[1]}x{f.shape[0]} frames are too small to encode")
                     st = oc.add_stream('libx264', rate=fps)
                     st.width, st.height, st.pix_fmt = size[0], size[1], 'yuv420p'
-                    st.options = {'crf': str(crf)}
+                    st.options = {'crf': str(crf), **x264_options()}
                 vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f[:size[1], :size[0]]), format='rgb24')
                 for pk in st.encode(vf): oc.mux(pk)
                 n += 1
