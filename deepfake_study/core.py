@@ -34,8 +34,7 @@ _ENV = dict(data='DEEPFAKE_DATA', cache='DEEPFAKE_CACHE', runs='DEEPFAKE_RUNS')
 
 def study_dir(kind:str, # 'data', 'cache' or 'runs'
              )->Path:
-    """Folder for `kind`, from its environment variable (`DEEPFAKE_DATA`, `DEEPFAKE_CACHE`, `DEEPFAKE_RUNS`) or
-    `~/.cache/deepfake_study/<kind>`."""
+    "Folder for `kind`: its environment variable, or `~/.cache/deepfake_study/<kind>`."
     if kind not in _ENV: raise ValueError(f"unknown folder kind {kind!r}; choose one of {sorted(_ENV)}")
     p = os.environ.get(_ENV[kind])
     p = Path(p).expanduser() if p else Path(os.environ.get('XDG_CACHE_HOME',
@@ -76,10 +75,7 @@ def _resolved(root:str)->str: return str(Path(root).resolve())
 def safe_joins(root, # the root the paths were written under
                rels, # paths relative to `root`, as a table lists them
               )->list:
-    """`safe_join` for many paths at once (a faces table of a million crops), as strings: each checked lexically
-    (absolute, `~`, a drive, empty, or a `..` that climbs out is refused), the root resolved once instead of every path.
-    A link inside the root is not followed: for the tables this project writes itself, where `safe_join`'s
-    per-path resolve costs a second per 20,000 paths."""
+    "`safe_join` for many paths at once, as strings, the root resolved once."
     r = _resolved(str(root)); out = []
     for rel in rels:
         rel = str(rel); n = posixpath.normpath(rel)
@@ -101,8 +97,7 @@ def atomic_write(fn, # destination file
                  mode:str='w', # 'w' for text, 'wb' for bytes
                  durable:bool=True, # fsync before the rename; False where a file lost to a crash is found and redone
                  **kwargs):
-    """Open a temporary file beside `fn` and move it onto `fn` only when the block finishes without error. The file
-    gets the permissions `open` would give it (0666 less the umask), not the temporary file's private 0600."""
+    "Write to a temporary file beside `fn`; move it onto `fn` when the block succeeds."
     folder, name = os.path.split(os.fspath(fn))
     # any legal name (up to 255 bytes) leaves room for the temporary one; created as `open` creates a file (0666 less
     # the umask, which the kernel applies), never over another writer's
@@ -125,8 +120,7 @@ def atomic_write(fn, # destination file
 def atomic_save(fn, # destination file
                 save, # callable taking a temporary path and writing the file there
                ):
-    """Call `save(tmp_path)` and rename the result onto `fn`, for writers that want a path (images, DataFrames,
-    safetensors)."""
+    "Call `save(tmp_path)` and rename the result onto `fn`."
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
     tmp = fn.parent/f'.{_head(fn.stem)}.{os.getpid()}.tmp{_head(fn.suffix, 16)}'
     try: save(tmp); os.replace(tmp, fn)
@@ -137,8 +131,7 @@ def atomic_save(fn, # destination file
 
 # %% ../nbs/00_core.ipynb #75c1c372
 def save_json(obj, fn, indent:int|None=2, durable:bool=True, **kwargs):
-    """Write `obj` as JSON to `fn`, atomically: indented for a person, or compact (`indent=None`, C's encoder: 20 times
-    faster) for the hundreds of thousands of records a prep writes."""
+    "Write `obj` as JSON to `fn`, atomically."
     # one string, then one write: `json.dump` to a file never uses the C encoder
     text = json.dumps(obj, indent=indent, default=_json_default, **kwargs)
     with atomic_write(fn, durable=durable) as f: f.write(text)
@@ -150,9 +143,7 @@ def folder_lock(folder, # the folder one process at a time may write
                 name:str, # the lock file's name in it
                 busy:str='is in use', # what the refusal says the other process is doing
                ):
-    """One writer per folder: a second process taking the same lock fails at once with a clear message naming the
-    holder's pid (the lock dies with its process). Yields whether `folder` can be written: one that cannot (a
-    read-only disk or mount) needs no lock, since nobody writes there."""
+    "One writer per folder: yields whether `folder` can be written."
     import fcntl, errno
     try: f = open(Path(folder)/name, 'a+')
     except OSError as e:
@@ -182,8 +173,7 @@ def claim_folder(folder, # the folder a tool writes into
                  older=None, # `older(folder)`: whether an unmarked folder is one the tool made before it marked them
                  option:str='--out', # the option that named the folder, for the message
                 )->Path:
-    """Make `folder` one `tool` writes, or refuse: it must be missing, empty, or one `tool` made (its mark, or
-    `older`). A folder holding someone's own files (their `index.html`, say) is never written into."""
+    "Make `folder` one `tool` writes, or refuse."
     folder = Path(folder)
     if folder.exists() and not folder.is_dir(): raise ValueError(f"{option} {folder} is a file, not a folder")
     if folder.is_dir() and any(folder.iterdir()) and not (folder/f'.{tool}').is_file() and not (older and older(folder)):
@@ -256,8 +246,7 @@ def usable_cores()->int:
 
 # %% ../nbs/00_core.ipynb #f9e7a265
 def default_workers(device=None)->int:
-    """Data-loader processes for training on `device`: 0 on a CPU, else up to 8, sharing the cores between the GPUs'
-    processes."""
+    "Data-loader processes for training on `device`."
     # on a CPU the model uses every core and loader processes would only compete with it; on a GPU decoding must
     # keep up,
     # leaving one core per training process (one per GPU under accelerate/torchrun) for its loop
@@ -293,8 +282,7 @@ DEMO, DEMO_BLACKBOX = 'demo', 'demo:fakeavceleb'
 DEMO_ALIASES = {'demo-blackbox': DEMO_BLACKBOX}
 
 def check_fakes(fakes:str)->str:
-    """The canonical name of a `fakes` value: 'dataset', 'sbi' or 'both'; the old 'real' still works, with a deprecation
-    warning."""
+    "The canonical name of a `fakes` value: 'dataset', 'sbi' or 'both'."
     if fakes in FAKES_ALIASES:
         warnings.warn(
             f"fakes={fakes!r} is deprecated: it means the dataset's own fakes, now fakes={FAKES_ALIASES[fakes]!r}",
@@ -314,8 +302,7 @@ NAME_PATTERN = r'[A-Za-z0-9][A-Za-z0-9._+-]{0,99}'  # a value that becomes part 
 OPTIMIZERS = ('sgd', 'adam')
 
 def check_name(v, key:str)->str:
-    """`v` if it is a string that can be part of a file name (letters, digits, `.`, `_`, `+`, `-`; no `/`, no `..`, no
-    markup), else an error naming `key` and the pattern."""
+    "`v`, if it can be part of a file name; else an error naming `key` and the pattern."
     if not isinstance(v, str) or not re.fullmatch(NAME_PATTERN, v) or '..' in v:
         raise ValueError(f"{key}={v!r} is not allowed: a {key} becomes part of a folder name, so it must match "
                          f"{NAME_PATTERN} (letters, digits, '.', '_', '+', '-'; at most 100; no '..')")
@@ -345,8 +332,7 @@ def check_seed(seed)->int:
 MIN_FACE_SHARE = 0.5  # below this share of the frames read holding a face, a video's verdict is 'partial'
 
 def face_share_note(frames_read:int, frames_with_face:int)->str|None:
-    """Why a video's verdict rests on too few frames, or None: prep (its record) and prediction (its line) apply this
-    one rule, so a run's evaluation and a prediction agree on which videos are `partial`."""
+    "Why a video's verdict rests on too few frames, or None."
     if frames_read and frames_with_face and frames_with_face < MIN_FACE_SHARE * frames_read:
         return (f"a face in only {frames_with_face} of the {frames_read} frames read (below {MIN_FACE_SHARE:.0%}): the "
                 f"verdict rests on {frames_with_face} frame{'s' if frames_with_face != 1 else ''}")
@@ -359,14 +345,12 @@ def is_demo(data)->bool:
 
 # %% ../nbs/00_core.ipynb #c672dfcf
 def demo_blackbox(b):
-    """A black-box argument with the demo's names made canonical: 'demo' (as a black-box set), 'demo:fakeavceleb' and
-    'demo-blackbox' all mean `DEMO_BLACKBOX`."""
+    "A black-box argument with the demo's names made canonical."
     return DEMO_BLACKBOX if str(b) in (DEMO, DEMO_BLACKBOX, *DEMO_ALIASES) else b
 
 # %% ../nbs/00_core.ipynb #4cfe513a
 def run_name(mode:str, arch:str, opt:str, lr:float, fakes:str='dataset', seed:int|None=None)->str:
-    """A run's folder name: `finetune-lite0-adam-lr0.001`, with `-sbi`/`-both` for self-blended training and `-s<seed>`
-    when seeds are compared. Every part is checked, so a name is always one safe folder name."""
+    "A run's folder name, such as `finetune-lite0-adam-lr0.001`."
     fakes, seed = check_fakes(fakes), None if seed is None else check_seed(seed)
     return (f"{check_mode(mode)}-{check_name(arch, 'arch')}-{check_opt(opt)}-lr{check_lr(lr):g}"
             + ('' if fakes == 'dataset' else f'-{fakes}') + ('' if seed is None else f'-s{seed}'))

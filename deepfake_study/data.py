@@ -50,8 +50,7 @@ def resolve_data(data=None, # prepared folder, raw dataset folder, or None for t
 # %% ../nbs/01e_data.ipynb #c9cfdae0
 def blackbox_splits(blackbox, # None/'none', one dataset, a comma-separated string or a list of datasets
                    )->dict:
-    """`{split name: dataset}`: one black-box set is the split 'blackbox'; several are 'blackbox:<name>' each, named
-    after their folders."""
+    "`{split name: dataset}` for the black-box sets."
     if blackbox is None or (isinstance(blackbox, str) and blackbox.strip().lower() in ('', 'none')): return {}
     if isinstance(blackbox, str) and ',' in blackbox: blackbox = [b.strip() for b in blackbox.split(',') if b.strip()]
     bbs = [blackbox] if isinstance(blackbox, (str, Path)) else list(blackbox)
@@ -114,9 +113,7 @@ def reserve_file(fn, # the file to create (a temporary name; the caller renames 
                  what:str, # what it holds, for the message
                  fix:str='', # the setting that would make it fit, for the message
                 )->Path:
-    """Create `fn` with `nbytes` allocated on its disk up front (`posix_fallocate`), so writing into it later (through
-    a memory map, say) can never find the disk full: a full disk there is a SIGBUS, not an error. Refuses with one
-    line naming the GB needed and free when the disk cannot hold it, and leaves no file."""
+    "Create `fn` with `nbytes` allocated on its disk up front."
     import shutil
     fn = Path(fn); free = shutil.disk_usage(fn.parent).free
     say = lambda free: CacheSpaceError(
@@ -149,9 +146,7 @@ def crop_cache(prepared, # prepared-faces folder
                progress:bool=True,
                crops:list=None, # the crops to cache (crop paths as in faces.csv; default: all): a run caches only those it reads
               )->tuple:
-    """`(array, row_of)`: the crops of `prepared` as a uint8 (N, size, size, 3) memory map and the row of each crop
-    path; built once, then reused. Its disk space is checked and allocated before the first crop is written: a disk
-    too small stops it with one line (`CacheSpaceError`), no signal and no partial file."""
+    "`(array, row_of)`: the crops of `prepared` as a uint8 memory map, and each path's row."
     prepared = Path(prepared)
     if crops is None: crops = pd.read_csv(prepared/FACES_CSV, usecols=['crop'])['crop'].tolist()
     crops = list(crops)
@@ -183,10 +178,7 @@ def crop_cache(prepared, # prepared-faces folder
 def crop_pack(prepared, # prepared-faces folder
               crops:list, # the crops to pack (paths as in faces.csv)
               progress:bool=True)->tuple:
-    """`(data, offsets)`: the crops' encoded bytes (the prepared JPEG or PNG files, as they are) one after another in one
-    file, read as a uint8 memory map, and where each starts (`offsets[i]:offsets[i+1]`, an int64 array: no Python object
-    per crop). The compact training input: as big as the prepared crops (a JPEG crop is about a tenth of its raw
-    pixels), decoded by the loader's workers. Space is checked and allocated first, as for `crop_cache`."""
+    "`(data, offsets)`: the crops' encoded bytes in one file, and where each starts."
     prepared = Path(prepared); crops = list(crops)
     key = hashlib.sha1(json.dumps(crops).encode()).hexdigest()[:16]
     d = _cache_dir(prepared)
@@ -215,8 +207,7 @@ def crop_pack(prepared, # prepared-faces folder
 
 # %% ../nbs/01e_data.ipynb #0fc7e756
 class CropDataset(torch.utils.data.Dataset):
-    """Rows of a crop cache with their labels: `(uint8 HWC tensor, label)` per item, or a whole batch at once with
-    `batch`."""
+    "Rows of a crop cache with their labels."
 
     def __init__(self, arr, rows, labels):
         self.arr, self.rows, self.labels = arr, np.asarray(rows), np.asarray(labels, np.int64)
@@ -231,16 +222,14 @@ class CropDataset(torch.utils.data.Dataset):
 try:
     from fastai.data.load import DataLoader as _FastaiDL
     class CropDL(_FastaiDL):
-        """A fastai `DataLoader` over a `CropDataset` that reads each batch in one go (one memory-map read per batch,
-        not one per crop)."""
+        "A fastai `DataLoader` over a `CropDataset` that reads each batch in one go."
         def create_item(self, i): return i
         def create_batch(self, idxs): return self.dataset.batch(idxs)
 except ImportError: CropDL = None
 
 # %% ../nbs/01e_data.ipynb #939f4afb
 class PackDataset(CropDataset):
-    """Rows of a crop pack (`crop_pack`) with their labels: each crop decoded and resized as `face_pixels` reads the
-    file, so its pixels equal the raw cache's. A worker holds the memory map and two int64 arrays, nothing per crop."""
+    "Rows of a crop pack (`crop_pack`) with their labels."
     def __init__(self, data, offsets, rows, labels, size:int):
         super().__init__(data, rows, labels); self.offsets, self.size = np.asarray(offsets, np.int64), size
     def _pixels(self, r:int)->np.ndarray:
@@ -263,13 +252,7 @@ _GREY = (0.2989, 0.5870, 0.1140)  # fastai's grayscale weights (ITU-R 601-2)
 
 # %% ../nbs/01e_data.ipynb #91c48adb
 class BatchAugment:
-    """The training augmentations on a whole uint8 NHWC batch, then scaling to [0, 1] and normalisation, to
-    channels-last NCHW float. The same transforms, probabilities and ranges as the per-image path (`get_augs`):
-    JPEG re-encoding and blur, a horizontal flip, and fastai's `Brightness`, `Contrast` and `Saturation` computed
-    as fastai computes them, in logit space (`sigmoid(S·(k·(logit(x) + logit(b))))`), so pixel values never leave
-    [0, 1]. The random draws are made for the whole batch; on a GPU the work runs as tensor ops there, on a CPU
-    image by image with OpenCV: brightness and contrast act on each pixel value alone, so with normalisation they
-    are one 256-entry lookup table per image."""
+    "The training augmentations on a whole uint8 NHWC batch, then normalisation."
     def __init__(self, aug:str, mean, std, train:bool=True):
         names = _aug_names(aug)
         self.names, self.mean, self.std, self.train = set(names) if train else set(), mean, std, train
@@ -277,9 +260,7 @@ class BatchAugment:
 # %% ../nbs/01e_data.ipynb #56a352aa
 @patch
 def draws(self:BatchAugment, n:int)->dict:
-    """This batch's random choices: JPEG (p 0.5, quality 30-95), blur (p 0.3, sigma 0.3-1.5), flip (p 0.5); brightness
-    `b` in 0.4-0.6, contrast and saturation factors in 0.8-1.25 (log-uniform), each with p 0.75 (fastai's
-    `max_lighting=0.2`)."""
+    "This batch's random choices."
     on = lambda k: k in self.names
     r = lambda p: (torch.rand(n) < p) if p else torch.zeros(n, dtype=torch.bool)
     m = math.log(1-0.2)
@@ -294,8 +275,7 @@ def draws(self:BatchAugment, n:int)->dict:
 # %% ../nbs/01e_data.ipynb #5101da1a
 @patch
 def lighting(self:BatchAugment, d:dict)->tuple:
-    """Each image's logit for every pixel value after brightness and contrast, `k·(logit(v/255) + logit(b))` (n, 256),
-    and its saturation matrix on logits (n, 3, 3)."""
+    "Each image's logits per pixel value after brightness and contrast, and its saturation matrix."
     lv = torch.logit(torch.arange(256, dtype=torch.float64)/255, eps=1e-7)
     L = d['con'].double()[:, None]*(lv[None] + torch.logit(d['bri'].double())[:, None])
     s = d['sat'].double()[:, None, None]; n = len(s)
@@ -423,8 +403,7 @@ def get_dls(faces:pd.DataFrame, # from `load_faces`, with train and valid rows
 
 # %% ../nbs/01e_data.ipynb #1a5c91d2
 def pick_loader(loader:str='auto', device=None, fakes:str='dataset')->str:
-    """The training input for `loader='auto'`: the crop cache on a GPU (unless self-blended fakes need per-item images),
-    the per-image path on a CPU, where the model, not the input, sets the pace."""
+    "The training input for `loader='auto'`."
     if loader not in ('auto','cache','pack','pil'):
         raise ValueError(f"unknown loader {loader!r}; choose auto, cache, pack or pil")
     if loader!='auto': return loader

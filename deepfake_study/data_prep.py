@@ -365,8 +365,7 @@ def _summarise(out, index, raw, videos, faces, processed:int, seconds:float, set
 
 # %% ../nbs/01_data_prep.ipynb #a499678b
 def detector_devices(device='auto')->list:
-    """The devices that get a face detector each: every visible GPU for 'cuda' (or 'auto' on a GPU machine), else the
-    one named."""
+    "The devices that get a face detector each."
     import torch
     dev = get_device(device)
     if dev.type == 'cuda' and dev.index is None:

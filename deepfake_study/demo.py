@@ -118,8 +118,7 @@ def face_photos(seed:int=0, # seed for the tints
 
 # %% ../nbs/01a_demo_data.ipynb #6f5a8255
 def portrait_landmarks(portraits:list)->list:
-    """MTCNN's five landmarks for each 128x128 portrait (None where no face is found), detected with some context around
-    it."""
+    "MTCNN's five landmarks for each 128x128 portrait, or None where no face is found."
     from facenet_pytorch import MTCNN
     m = MTCNN(keep_all=False, post_process=False, device='cpu')
     canv = np.stack([cv2.copyMakeBorder(p, 32,32,32,32, cv2.BORDER_CONSTANT, value=(90,90,90)) for p in portraits])

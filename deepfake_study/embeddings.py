@@ -58,8 +58,7 @@ def get_embeddings(faces:pd.DataFrame, # faces with `fn` (from `load_faces`)
 
 # %% ../nbs/05_embeddings.ipynb #6942af20
 def triplet_projection(X:np.ndarray, y:np.ndarray, dim:int=128, margin:float=1.0, epochs:int=30, bs:int=128, seed:int=0):
-    """Train a linear+ReLU+linear projection with a triplet loss; returns a function mapping features to `dim`-d
-    embeddings."""
+    "Train a linear+ReLU+linear projection with a triplet loss."
     g = torch.Generator().manual_seed(seed)
     Xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
     mu, sd = Xt.mean(0), Xt.std(0)+1e-6
@@ -104,8 +103,7 @@ CLASSIFIERS = {
 
 # %% ../nbs/05_embeddings.ipynb #83e70c23
 def fit_classifier(name:str, X:np.ndarray, train:pd.DataFrame, n_splits:int=5):
-    """A GridSearchCV (ROC AUC) of classifier `name` over identity-grouped folds of the training rows; `X` holds their
-    embeddings."""
+    "A GridSearchCV (ROC AUC) of classifier `name` over identity-grouped folds."
     if name not in CLASSIFIERS: raise ValueError(f"unknown classifier {name!r}; choose from {list(CLASSIFIERS)}")
     make, grid = CLASSIFIERS[name]
     grid = {

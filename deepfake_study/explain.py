@@ -23,8 +23,7 @@ def grad_cam(model, # a timm classifier with outputs (real, fake), on any device
              img, # a crop's file name, or an HWC uint8 RGB array
              size:int, mean, std, # the run's image size and normalisation
             )->np.ndarray:
-    """A [0, 1] Grad-CAM heatmap (size x size) for the 'fake' output, on the image exactly as the classifier reads it
-    (`face_pixels`). All zeros where no region raises the fake score. Leaves no gradient on the model."""
+    "A [0, 1] Grad-CAM heatmap (size x size) for the 'fake' output."
     model.eval()
     dev = next(model.parameters()).device
     x = torch.tensor(face_pixels(img, size), device=dev).permute(2,0,1)[None].float().div(255)
@@ -70,8 +69,7 @@ def frame_ci(ps, agg:str='mean', n_boot:int=1000, seed:int=0, alpha:float=0.05)-
 
 # %% ../nbs/01h_explain.ipynb #bc11544b
 def run_card(det, full_paths:bool=False)->dict:
-    """What the reader of a verdict needs to know of the run that made it: architecture, mode, training data, its AUCs.
-    The run and its training data by folder name (a page is shared), or by full path with `full_paths`."""
+    "What the reader of a verdict needs to know of the run that made it."
     p, m = det.cfg.get('params', {}), {}
     if (det.run/METRICS).is_file(): m = json.loads((det.run/METRICS).read_text())
     # a fake-only black-box set has no AUC (NaN in metrics.json): None, so the page's JSON stays JSON
@@ -115,8 +113,7 @@ def _set_name(split:str, cfg:dict)->str:
 def held_out_scores(run, # a run folder written by `train_run`
                     agg:str='mean', # how a video's frames were aggregated: as the verdict's were
                    )->dict:
-    """`{set name: video table (label, p_fake)}` for every held-out set the run scored: its holdout (test split) and
-    each black-box set, read from its own `predictions.csv`. Empty where the run has none."""
+    "`{set name: video table (label, p_fake)}` for every held-out set the run scored."
     run = Path(run)
     if not (run/PREDICTIONS).is_file(): return {}
     import pandas as pd
@@ -128,8 +125,7 @@ def held_out_scores(run, # a run folder written by `train_run`
 
 def error_rates(scores:dict, # `held_out_scores`
                 threshold:float)->list:
-    """Per held-out set at `threshold`: its videos, the share of real videos called fake (`fpr`) and of fakes missed
-    (`fnr`), each with its count and Wilson 95% interval (None for a set without that class)."""
+    "Per held-out set at `threshold`: its false-positive and false-negative rates."
     out = []
     for name, v in scores.items():
         y, p = v.label.to_numpy(int), v.p_fake.to_numpy(float)
@@ -148,8 +144,7 @@ GRADES = ('likely fake', 'unsettled', 'likely real')
 def grade_bands(scores:dict, # `held_out_scores`
                 threshold:float, # the run's decision threshold: a grade never contradicts its label
                 max_error:float=MAX_ERROR)->dict:
-    """`fake_above`: the score that at most `max_error` of the real videos of every held-out set exceed; `real_below`:
-    the score that at most `max_error` of the fakes of every set fall below. None where no set has that class."""
+    "The scores above and below which this run's verdicts err at most `max_error`."
     above, below = [], []
     for v in scores.values():
         r, f = np.sort(v.p_fake[v.label == 0].to_numpy(float))[::-1], np.sort(v.p_fake[v.label == 1].to_numpy(float))
@@ -171,8 +166,7 @@ def grade(p:float, bands:dict|None)->str:
 def run_caveats(cfg:dict, # a run's `config.json`
                 m:dict, # its `metrics.json` ({} where it has none)
                )->list:
-    """Why a run's verdict on a video says little: trained on the built-in demo, or an AUC interval on a held-out set
-    (holdout or black-box) that includes 0.5. Empty for a run with neither."""
+    "Why a run's verdict on a video says little; empty for a run with no such reason."
     out = []
     if is_demo((cfg.get('params') or {}).get('data')):
         out.append("the run was trained on the built-in demo data (a few hundred synthetic faces): its verdict says "
@@ -192,9 +186,7 @@ def run_grading(run, # a run folder
                 agg:str='mean', # how a video's frames are aggregated
                 cfg:dict=None, # its config (default: read from the folder)
                )->dict:
-    """What a verdict from this run rests on: `caveats` (`run_caveats`), `rates` (`error_rates` on its held-out sets)
-    and `bands` (`grade_bands`; None where a caveat holds or it scored no held-out video). A damaged
-    `predictions.csv` is a caveat, never a crash."""
+    "What a verdict from this run rests on: caveats, error rates and grade bands."
     run = Path(run)
     if cfg is None: cfg = json.loads((run/CONFIG).read_text()) if (run/CONFIG).is_file() else {}
     m = json.loads((run/METRICS).read_text()) if (run/METRICS).is_file() else {}

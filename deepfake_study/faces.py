@@ -31,8 +31,7 @@ def box_iou(a:np.ndarray, b:np.ndarray)->np.ndarray:
 
 # %% ../nbs/00c_faces.ipynb #453976c1
 def pair_boxes(a:np.ndarray, b:np.ndarray, min_iou:float=SPARSE_MIN_IOU):
-    """`(ia, ib)` index arrays pairing each box of `a` with one of `b`, greedily by highest IoU, every pair at least
-    `min_iou`; None when the counts differ or a box finds no partner."""
+    "`(ia, ib)`: index arrays pairing each box of `a` with one of `b`, by IoU."
     if len(a) != len(b): return None
     iou, ia, ib = box_iou(a, b), [], []
     for _ in range(len(a)):
@@ -48,8 +47,7 @@ def square_crop(img:np.ndarray, # full frame, HWC
                 margin:float=0.33, # widen by this fraction of the box on each side
                 size:int=256, # output side
                )->tuple:
-    """A `size`x`size` crop around `box` (padded with black beyond the frame) and the affine `(scale, x0, y0)` it
-    applied."""
+    "A `size`x`size` crop around `box` and the affine `(scale, x0, y0)` it applied."
     x1,y1,x2,y2 = map(float, box)
     side = max(x2-x1, y2-y1)*(1+2*margin)
     cx, cy = (x1+x2)/2, (y1+y2)/2
@@ -63,8 +61,7 @@ def square_crop(img:np.ndarray, # full frame, HWC
 _NONE = (np.zeros((0,4), np.float32), np.zeros(0, np.float32), np.zeros((0,5,2), np.float32))  # no face in a frame
 
 class Dets(tuple):
-    """A frame's detections `(boxes, probs, landmarks)` after `max_faces` kept the most confident, with `seen`: how many
-    faces the detector found above `min_prob` before that. A frame showing two people says so even when one is kept."""
+    "A frame's detections `(boxes, probs, landmarks)`, with `seen`."
     def __new__(cls, dets, seen:int=None):  # seen=None: as many as kept (how pickle rebuilds one, then sets seen)
         t = super().__new__(cls, dets); t.seen = len(t[1]) if seen is None else int(seen); return t
 
@@ -108,8 +105,7 @@ def detect_videos(self:FaceExtractor, videos:list, # `(small frames, scale)` per
                   batch:int=None, # at most this many frames per MTCNN call (default: all frames of one size at once)
                   full:list=None, # the full-resolution frames of each video, for `retry_full`
                  )->list:
-    """`detect` for several videos in as few MTCNN calls as possible: the frames of every video with the same size are
-    batched together."""
+    "`detect` for several videos in as few MTCNN calls as possible."
     flat = [(v, i, f) for v, (small, _) in enumerate(videos) for i, f in enumerate(small)]
     res = [[_NONE]*len(small) for small, _ in videos]
     self._detect_groups(flat, [sc for _, sc in videos], res, batch)
@@ -155,11 +151,7 @@ def _detect_groups(self:FaceExtractor, flat:list, scales:list, res:list, batch:i
 def detect_sparse(self:FaceExtractor, frames:list, every:int=1, # frames of one video; detect on every `every`-th (the last included) to start
                   min_iou:float=SPARSE_MIN_IOU, # two detected frames agree when their faces pair up one to one with at least this IoU
                  )->list:
-    """`detect` on every `every`-th frame, then on the middle frame of any gap whose two ends disagree, until every
-    gap's ends agree or no frame is left between them. Ends agree when both found the same number of faces (at least
-    one) and the faces pair up by IoU; the frames between get the paired boxes interpolated. So a face that moved,
-    appeared, vanished or changed places in the confidence order between two key frames is detected where it
-    happened, and a face the key frames missed is not lost."""
+    "`detect` on every `every`-th frame, then where two key frames disagree."
     if every <= 1 or len(frames) <= 2: return self.detect(frames)
     n = len(frames)
     at = sorted(set(range(0, n, every)) | {n-1})

@@ -229,8 +229,7 @@ def read_frames(fn, # video file
                 info:dict=None, # if given, filled with the frame count the file reports and how many frames were asked of it
                 reader:str='auto', # 'av' (PyAV: decodes only the packets the frames need), 'cv2' (OpenCV), or 'auto': PyAV when installed, OpenCV for what it leaves out
                )->tuple:
-    """`(indices, frames)` with frames as RGB uint8 arrays (only frames really decoded: stale repeats after a seek are
-    dropped); raises `VideoReadError` on files that do not decode."""
+    "`(indices, frames)`: RGB uint8 frames of `fn`, only those really decoded."
     if n < 1: raise ValueError(f"frames={n}: at least one frame must be read")
     if reader not in READERS: raise ValueError(f"reader={reader!r}: choose one of {READERS}")
     fn = Path(fn)

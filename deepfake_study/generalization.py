@@ -52,8 +52,7 @@ def score_run(run, # a finished run folder
 
 # %% ../nbs/06_generalization.ipynb #26e352dd
 def evaluate_run_on(run, data, out=None, n_boot:int=1000, seed:int=0, **kwargs)->dict:
-    """Metrics (training schema) of `run` on `data`, with the source's validation threshold and the target's best;
-    written to `out` if given."""
+    "Metrics of `run` on `data`, in the training schema."
     preds = score_run(run, data, **kwargs)
     m_src = json.loads((Path(run)/METRICS).read_text())
     thr_src = float(m_src.get('threshold_valid', 0.5))
@@ -75,8 +74,7 @@ def evaluate_run_on(run, data, out=None, n_boot:int=1000, seed:int=0, **kwargs)-
 
 # %% ../nbs/06_generalization.ipynb #04a05e56
 def breakdown(preds:pd.DataFrame, by:str, n_boot:int=200, seed:int=0)->pd.DataFrame:
-    """Video-level AUC (with CI, and the real and fake videos it was computed on), accuracy and majority accuracy per
-    value of `by`."""
+    "Video-level AUC, accuracy and majority accuracy per value of `by`."
     v = video_scores(preds[['video','label','p_fake',by]].dropna(subset=[by]))
     reals = v[v.label==0]
     rows = []
@@ -130,8 +128,7 @@ def plot_grad_cams(run, preds:pd.DataFrame, n:int=3, fn=None):
 _PAIR_KEYS = ('arch','mode','opt','lr','epochs','size','max_frames','seed','data','aug','balance')
 
 def sbi_pairs(runs)->list:
-    """`[(sbi_run, reference_run)]`: each run trained with self-blended fakes and its otherwise identical run trained on
-    the dataset's fakes."""
+    "`[(sbi_run, reference_run)]`: each self-blended run and its ordinary twin."
     cfgs = {Path(r): json.loads((Path(r)/CONFIG).read_text())['params'] for r in runs}
     key = lambda p: tuple(str(p.get(k)) for k in _PAIR_KEYS)
     # runs made before 'dataset' was named say 'real'
@@ -145,8 +142,7 @@ def sbi_pairs(runs)->list:
 
 # %% ../nbs/06_generalization.ipynb #7b5ec359
 def shared_samples()->Path|None:
-    """The real DFDC clips in `../shared/data/samples` beside the repository (or `$DEEPFAKE_SAMPLES`), if present;
-    `DEEPFAKE_SAMPLES=none` switches them off (the repository's kept outputs never show these research-only faces)."""
+    "The real DFDC clips in `../shared/data/samples`, if present."
     env = os.environ.get('DEEPFAKE_SAMPLES')
     if env is not None and env.strip().lower() in ('', 'none'): return None
     here = Path(__file__).resolve().parents[2] if '__file__' in globals() else None
@@ -158,8 +154,7 @@ def shared_samples()->Path|None:
 # %% ../nbs/06_generalization.ipynb #da8e898c
 def cross_dataset_matrix(results:dict, # {(run name, dataset name): `evaluate_run_on` result}
                         )->pd.DataFrame:
-    """One row per run and test set: video AUC with its CI, accuracy against the majority, log loss, calibration, and
-    the detection rate at the run's validation threshold."""
+    "One row per run and test set: AUC, accuracy, log loss, calibration, detection rate."
     rows = []
     for (rn, dn), res in results.items():
         v = split_metrics(res['metrics'], 'target')
@@ -175,8 +170,7 @@ def cross_dataset_matrix(results:dict, # {(run name, dataset name): `evaluate_ru
 def sbi_comparison(results:dict, # {(run name, dataset name): `evaluate_run_on` result}
                    runs:list, # the run folders evaluated
                    n_boot:int=1000, seed:int=0)->pd.DataFrame:
-    """Each self-blended run against its ordinary twin (`sbi_pairs`) on every test set both were scored on: video AUCs
-    and their paired difference with its 95% CI."""
+    "Each self-blended run against its ordinary twin on every test set both were scored on."
     rows = []
     for a, b in sbi_pairs(runs):
         for dn in dict.fromkeys(d for (_, d) in results):

@@ -215,8 +215,7 @@ def ffpp_official_split(index:pd.DataFrame, # from `index_ffpp`
                         splits=None, # folder with train.json, val.json and test.json (default: found beside the data, else shipped)
                         root=None, # the FF++ root, searched for split files
                        )->pd.Series:
-    """Each video's split in FF++'s official pair lists ('train', 'valid', 'test'), or None where its ids are in no list
-    (the actors of DeepFakeDetection, or ids outside the lists)."""
+    "Each video's split in FF++'s official pair lists, or None."
     d = _ffpp_split_files(splits, root); of = {}
     for name, s in (('train','train'), ('val','valid'), ('test','test')):
         fn = d/f'{name}.json'
@@ -344,8 +343,7 @@ def _unlisted(root:Path, folder:Path, listed:set)->int:
 
 def index_dfdc_test(root, # folder holding `labels.csv` and `videos/`, or a `test/` folder that does
                    )->pd.DataFrame:
-    """Index DFDC's public test set: `labels.csv` (`filename,label`, 1 = fake); every video is official test and its own
-    group."""
+    "Index DFDC's public test set from its `labels.csv`."
     root = Path(root); d = _dfdc_test_dir(root)
     if d is None:
         raise MetadataError(f"{root}: no DFDC test set here (labels.csv beside videos/, in this folder or in test/)")
@@ -379,8 +377,7 @@ def _preview_ids(parts:list)->list:
 
 def index_dfdc_preview(root, # folder holding `dataset.json`
                       )->pd.DataFrame:
-    """Index the DFDC preview from its `dataset.json`: labels, the official train/test split (`set`) and identity groups
-    from the folder names."""
+    "Index the DFDC preview from its `dataset.json`."
     root = Path(root); fn = root/'dataset.json'
     meta = _load_json(fn)
     if not isinstance(meta, dict):
@@ -425,8 +422,7 @@ def index_videos(root, # dataset root
                  layout:str='auto', # auto or one of `LAYOUTS`: dfdc, dfdc_test, dfdc_preview, fakeavceleb, ffpp, celebdf, folder
                  splits:str='auto', # 'auto': the dataset's official split where it has one; 'grouped': identity-grouped random; or a folder of FF++ split files
                 )->pd.DataFrame:
-    """One tidy table of videos for the dataset at `root`, with an `official_split` column where an official split
-    applies."""
+    "One tidy table of videos for the dataset at `root`."
     if layout=='auto': layout = detect_layout(root)
     if layout not in LAYOUTS: raise ValueError(f"unknown layout {layout!r}; choose one of auto, {', '.join(LAYOUTS)}")
     df = LAYOUTS[layout](root)
@@ -473,8 +469,7 @@ def split_videos(df:pd.DataFrame, # an index from `index_videos`
                  test:float=0.15, # fraction held out for test (0: no test split)
                  seed:int=42,
                 )->pd.DataFrame:
-    """Add a `split` column (train/valid/test) that never puts one group on two sides; an `official_split` column
-    (FF++'s lists, Celeb-DF's test list, the DFDC preview's sets) wins."""
+    "Add a `split` column (train/valid/test) that never puts one group on two sides."
     df = df.reset_index(drop=True).copy()
     off = df['official_split'] if 'official_split' in df else None
     if off is not None and off.notna().any():

@@ -26,8 +26,7 @@ def _flops(arch:str, size:int)->float:
     return float(fc.get_total_flops())
 
 def load_throughput(fn='throughput')->dict:
-    """A throughput file (YAML): measured training images/s per architecture on one GPU, and what the estimate assumes
-    beyond them."""
+    "A throughput file (YAML): measured training images/s per architecture on one GPU."
     import yaml
     p = find_config(fn, study=False)
     t = safe_yaml(p.read_text(), p)
@@ -83,11 +82,7 @@ def _crops(cfg:dict, prepared:list=None)->dict:
 def estimate_study(cfg:dict, # from `load_config`
                    throughput:dict, # from `load_throughput`
                   )->pd.DataFrame:
-    """The estimated GPU time of each run of a study: training epochs over the training crops and one pass over every
-    evaluated crop, at the measured images/s of the architecture (or of the one named in `scale_from`, scaled by
-    forward FLOPs at the run's size), times the project's fraction of that rate. A frozen backbone (transfer) costs
-    about a third of a full training step (forward only); evaluation is forward only too. Each row names the
-    figures it rests on."""
+    "The estimated GPU time of each run of a study."
     from deepfake_study.models import resolve_arch
     crops = _crops(cfg)
     if 'train' not in crops:
@@ -166,9 +161,7 @@ def disk_plan(cfg:dict, # from `load_config`
               peak_bytes_per_crop:float=None, # bookkeeping RAM per crop row (default: benchmarks/scale.py's measure, else 1 KB)
               gpu:bool=True, # plan for a GPU machine (the crop cache feeds training); False: the CPU's per-image path, no cache
              )->pd.DataFrame:
-    """The disk each stage of a study writes and where, checked against the free space of each disk (stages on one
-    disk add up), and the peak RAM of its bookkeeping. On a GPU the training input is the raw crop cache at each run's
-    size where it fits, else the packed crops (`data.crop_pack`); run folders hold two copies of the weights at most."""
+    "The disk each stage of a study writes and where, and its bookkeeping's peak RAM."
     enc_b = _crop_bytes(cfg, throughput, prepared)
     train_dir = Path(prepared or cfg['data']['train'] or '.')
     cache_dir = train_dir/'cache'
@@ -277,8 +270,7 @@ def plan_study(config='study', # study config: a YAML file or a shipped config's
             throughput='throughput', # throughput file: YAML path or a shipped name
             out='report', # where the report would go (its disk is checked)
            )->pd.DataFrame:
-    """Print what `deepfake_report` would run, with the estimated GPU time of each run and of the whole study; run
-    nothing."""
+    "Print what `deepfake_report` would run; run nothing."
     cfg = load_config(find_config(config)); t = load_throughput(throughput)
     df = estimate_study(cfg, t)
     c = df.attrs['crops']

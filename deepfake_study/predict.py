@@ -25,8 +25,7 @@ from .explain import grade, run_grading
 def fold_bn(model:torch.nn.Module, # a network in eval mode
             x:torch.Tensor, # an input batch: one forward pass finds which batch norm reads which convolution's output
            )->tuple:
-    """`(copy of model, n)`: each batch norm that reads a convolution's output folded into that convolution's weights
-    and bias (`n` of them)."""
+    "`(copy of model, n)`: batch norms folded into the convolutions they follow."
     m = copy.deepcopy(model).eval()
     conv_of, pairs, hooks = {}, {}, []
     # the outputs are kept alive: a freed tensor's id is reused, and a batch norm after a layer that is not folded (timm's
@@ -105,15 +104,13 @@ class Detector:
         self._grading = {}
     @property
     def net(self):
-        """The network as prediction runs it: on a CPU, `fold_bn`'s copy if it agrees with `model` within 1e-5; else
-        `model`."""
+        "The network as prediction runs it."
         if self._net is None:
             self._net = self.model
             if self.device.type == 'cpu': self._net = _frozen(self.model, self.size) or self.model
         return self._net
     def grading(self, agg:str='mean')->dict:
-        """The run's caveats, held-out error rates and grade bands at its threshold (`run_grading`), read once per
-        aggregation."""
+        "The run's caveats, error rates and grade bands at its threshold, read once per aggregation."
         if agg not in self._grading: self._grading[agg] = run_grading(self.run, self.threshold, agg, self.cfg)
         return self._grading[agg]
     @property
@@ -236,9 +233,7 @@ _WORKER = {}
 
 # %% ../nbs/01i_predict.ipynb #a7805700
 def predict_workers(device, n_videos:int)->int:
-    """`predict_videos`' default `workers` for `n_videos` videos on `device`. CPU: one process per core (at most 4) from
-    `POOL_MIN_VIDEOS` videos on, else 0 (in-process): starting processes costs seconds, and on a 2-core CPU they are
-    about as fast as one process on average, and steadier. GPU: `default_workers` decoding threads."""
+    "`predict_videos`' default `workers` for `n_videos` videos on `device`."
     if torch.device(device).type != 'cpu': return default_workers(device)
     return min(4, usable_cores()) if n_videos >= POOL_MIN_VIDEOS and usable_cores() > 1 else 0
 
@@ -307,12 +302,7 @@ def predict_videos(paths:list, # video files
                    frames:int=32, agg:str='mean', detect_every:int=4, # as in `predict_video`
                    workers:int=None, # CPU: processes, each scoring whole videos (0 or 1: in this process). GPU: videos decoded ahead in threads. Default: `predict_workers`
                   ):
-    """`predict_video` for each path, in order, as a generator. On a GPU, `workers` threads decode the next videos
-    (OpenCV and PyAV release the GIL) while the detector works on this one; at most `workers`+1 decoded videos wait
-    in memory. On a CPU, `workers` processes each load the detector from its run folder and score whole videos, the
-    cores shared out between them; a video whose process dies (a decoder that crashes on it) gets status 'error'
-    and the others go on, where in one process the crash would end the run. Each process has whole cores to itself
-    instead of sharing them thread by thread. The default number is `predict_workers`'."""
+    "`predict_video` for each path, in order, as a generator."
     det = model if isinstance(model, Detector) else load_detector(model)
     _check(agg, frames, detect_every)
     paths = list(paths)
@@ -334,8 +324,7 @@ def predict_videos(paths:list, # video files
 
 # %% ../nbs/01i_predict.ipynb #4d2057ec
 def expand_inputs(items:list)->list:
-    """Files, folders (searched recursively for videos) and glob patterns, expanded to a sorted list of paths without
-    repeats."""
+    "Files, folders and glob patterns, expanded to a sorted list of paths without repeats."
     out = []
     for it in items:
         p = Path(it)

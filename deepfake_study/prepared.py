@@ -29,8 +29,7 @@ def load_videos(prepared)->pd.DataFrame:
 
 # %% ../nbs/00d_prepared.ipynb #978bb23e
 def prep_settings(prepared)->dict:
-    """The preprocessing a prepared folder was made with (frames, crop size, margin, detector settings), to prepare
-    another dataset the same way."""
+    "The preprocessing a prepared folder was made with."
     fn = Path(prepared)/PREP_JSON
     if not fn.is_file(): return {}
     d = json.loads(fn.read_text())
@@ -39,8 +38,7 @@ def prep_settings(prepared)->dict:
 
 # %% ../nbs/00d_prepared.ipynb #4c52db37
 def prep_differences(a:dict, b:dict)->dict:
-    """`{setting: (a's, b's)}` for each face-detector or crop setting (`DETECTOR_KEYS`) that two `prep_settings` both
-    record and set otherwise."""
+    "`{setting: (a's, b's)}` for each detector or crop setting two preps set otherwise."
     return {k: (a[k], b[k]) for k in DETECTOR_KEYS if k in a and k in b and a[k] != b[k]}
 
 # %% ../nbs/00d_prepared.ipynb #af21d0d1

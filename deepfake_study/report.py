@@ -18,8 +18,7 @@ from .runs import CONFIG, METRICS, PREDICTIONS, FAILED, COMPARISON, GENERALIZATI
 
 # %% ../nbs/07_report.ipynb #cf3718a5
 def read_run(d:Path)->dict:
-    """One run folder as a flat dict: its parameters, status, wall time and the main metrics per split (video level,
-    mean aggregation)."""
+    "One run folder as a flat dict."
     d = Path(d); r = dict(name=d.name, folder=str(d), status='failed', error='')
     nb = d.parent/f'{d.name}.ipynb'
     r['notebook'] = nb.name if nb.is_file() else None
@@ -71,8 +70,7 @@ def collect_runs(runs)->pd.DataFrame:
 
 # %% ../nbs/07_report.ipynb #fa58bdcb
 def fmt_ci(v, ci, n_real=None, n_fake=None)->str:
-    """'0.912 [0.85, 0.96]'; an AUC on a set with fewer than 2 videos of a class is 'n/a' with the reason (one video
-    cannot make an interval)."""
+    "A value and its CI as text, such as '0.912 [0.85, 0.96]'."
     for n, what in ((n_real, 'real'), (n_fake, 'fake')):
         if n is not None and not pd.isna(n) and n < 2:
             return 'n/a (no real videos: fake-only set)' if what == 'real' and n == 0 else f"n/a ({int(n)} {what} video{'s' if n!=1 else ''})"
@@ -92,8 +90,7 @@ def split_label(s:str)->str:
 
 # %% ../nbs/07_report.ipynb #96ab8b49
 def unrooted(text, *roots)->str:
-    """`text` with each folder of `roots` (as given and resolved) named by its name alone: a report is shared, and the
-    folders of the machine it was built on are nobody else's business."""
+    "`text` with each folder of `roots` named by its name alone."
     if not isinstance(text, str): return text
     for r in roots:
         for p in dict.fromkeys((str(Path(r).resolve()), str(r))):
@@ -128,8 +125,7 @@ def results_table(df:pd.DataFrame)->pd.DataFrame:
 def _base_name(name:str)->str: return re.sub(r'-s\d+$', '', name)
 
 def seed_summary(df:pd.DataFrame)->pd.DataFrame:
-    """Runs that differ only in their seed, pooled: the mean, standard deviation and range of each split's video AUC
-    across seeds."""
+    "Runs that differ only in their seed, pooled."
     d = _trained(df)
     rows = []
     for base, g in d.assign(base=d['name'].map(_base_name)).groupby('base', sort=True) if len(d) else []:
@@ -144,8 +140,7 @@ def seed_summary(df:pd.DataFrame)->pd.DataFrame:
 
 # %% ../nbs/07_report.ipynb #61651676
 def sbi_over_seeds(df:pd.DataFrame)->pd.DataFrame:
-    """For each self-blended run and its ordinary twin (same name without the fakes tag, same seed): the AUC difference
-    per seed, and its mean and spread across seeds."""
+    "The AUC difference of each self-blended run from its twin, per seed and across seeds."
     d = df[(df.status=='done')] if len(df) else df
     if not len(d) or 'fakes' not in d: return pd.DataFrame()
     by = d.set_index('name'); rows = []
@@ -326,13 +321,11 @@ class Html(str):
     "Markup the report's own code built (a link, a banner): `table_html` leaves it as it is and escapes the rest."
 
 def md_text(v)->str:
-    """A value for a Markdown line of the report, shown as text: HTML-escaped, and Markdown's own markup (links,
-    emphasis, code) backslash-escaped, so no value can become a tag, a link or a script."""
+    "A value for a Markdown line of the report, shown as text."
     return re.sub(r'([\\`*_{}\[\]()#+!|~])', r'\\\1', html.escape(str(v), quote=False))
 
 def link(href:str, text)->Html:
-    """A link to a file beside the report (its path URL-quoted) or to an `https:` address; anything else (a
-    `javascript:` or `data:` address, markup) is text, not a link."""
+    "A link to a file beside the report or to an `https:` address; anything else is text."
     h = str(href)
     if re.fullmatch(r'https://[^\s<>"\'`]+', h): url = h
     elif re.match(r'^[a-zA-Z][a-zA-Z0-9+.-]*:', h) or h.startswith(('/', '\\')) or '..' in h.split('/'):
@@ -365,8 +358,7 @@ def _as_ci(v):
 def _num(x)->str: return '—' if pd.isna(x) else f'{x:.3f}' if x==0 or abs(x) >= 0.001 else f'{x:.1e}'
 
 def tidy_table(t:pd.DataFrame)->pd.DataFrame:
-    """A table as a reader should see it: a value and its CI in one cell ('0.912 [0.85, 0.96]', 'n/a (1 real video)'
-    when a class has fewer than 2 videos), whole numbers as integers, the rest to 3 decimals."""
+    "A table as a reader should see it."
     t = t.reset_index(drop=True).copy()
     nr = next((t[c] for c in ('n_real', 'real_videos', 'real videos') if c in t), None)
     nf = next((t[c] for c in ('n_fake', 'fake_videos', 'fake videos') if c in t), None)
@@ -392,9 +384,7 @@ def tidy_table(t:pd.DataFrame)->pd.DataFrame:
 
 # %% ../nbs/07_report.ipynb #bbfc4f54
 def table_html(t:pd.DataFrame)->str:
-    """`t` tidied as an HTML table. Every header and every value is escaped: a run's name, a dataset's folder, a label
-    or a config's text shows as text, never as markup. Only `Html` values, markup this module built, stay as they
-    are."""
+    "`t` tidied as an HTML table, every header and value escaped."
     t = tidy_table(t)
     cell = lambda v: v if isinstance(v, Html) or v is None or (isinstance(v, float) and np.isnan(v)) \
                      else html.escape(str(v))
@@ -410,8 +400,7 @@ def show_table(t:pd.DataFrame, empty:str='*Nothing to show.*'):
 
 # %% ../nbs/07_report.ipynb #d944afa5
 def study_header(df:pd.DataFrame)->str:
-    """The report's opening, in Markdown: what was trained on what and tested on what, with video counts, and a banner
-    when the data is the built-in demo."""
+    "The report's opening, in Markdown."
     d = _trained(df)
     if not len(d): return '# Deepfake video detection\n\n*No finished training runs yet.*'
     r = d.iloc[0]; c = json.loads((Path(r['folder'])/CONFIG).read_text()); p = c.get('params', {})

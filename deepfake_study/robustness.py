@@ -146,8 +146,7 @@ def perturb_video(src, # a video file
                   level:int=None, # 1..5 (None for clean)
                   seed:int=0, # block positions and noise
                  )->dict:
-    """The whole video perturbed frame by frame, then encoded with libx264 (at CRF `CLEAN_CRF`, or compression's own
-    CRF) at the source's frame rate, every frame kept. Returns `{frames, fps, width, height, crf}`."""
+    "The whole video perturbed frame by frame and encoded with libx264."
     import av
     src, dst = Path(src), Path(dst)
     check_kind(kind)
@@ -194,9 +193,7 @@ def perturbed_set(raw, # the raw dataset folder the prepared videos came from
                   root=None, # where perturbed sets live (default: the cache folder's robustness/)
                   max_videos:int=None, # at most this many videos, drawn per class in proportion (by `seed`: every kind and level gets the same ones)
                   progress:bool=False)->Path:
-    """A folder-layout dataset (`<name>-<kind>-<level>-s<seed>/`, with a labels.csv of path, label and group as the
-    source has them) of the perturbed copies of `prepared`'s videos, reals and fakes through the same perturbation, and `perturb.csv`: each
-    video's status. Resumable: a copy already written is kept. A video that fails is counted, the others go on."""
+    "A folder-layout dataset of the perturbed copies of `prepared`'s videos."
     check_kind(kind); level = None if kind == CLEAN else check_level(level)
     v = load_videos(prepared)
     v = v[v.status.isin(('ok', 'partial'))]  # the videos prep scored: what the clean evaluation reads
@@ -257,9 +254,7 @@ def robustness_eval(run, # a finished run folder
                     max_videos:int=None, # at most this many videos per set (`perturbed_set`), the same ones in every row
                     root=None, # where perturbed sets are built (default: the cache folder's robustness/)
                     progress:bool=True)->pd.DataFrame:
-    """`run` scored on the clean re-encoded copy and every perturbed copy of each source set: one row per set, kind and
-    level, saved to the run's `robustness.json` after each (a rerun skips the rows there, unless the run was
-    retrained)."""
+    "`run` scored on the clean re-encoded copy and every perturbed copy of each source set."
     from deepfake_study.generalization import evaluate_run_on
     from deepfake_study.data import resolve_data
     run = Path(run)
@@ -300,8 +295,7 @@ def robustness_eval(run, # a finished run folder
 
 # %% ../nbs/06a_robustness.ipynb #36a69fcd
 def robustness_table(rows)->pd.DataFrame:
-    """Video AUC per kind (rows) and level (columns) of one run on one set, with the clean row, the mean over the levels
-    and its drop from clean: the layout of the field's tables."""
+    "Video AUC per kind (rows) and level (columns) of one run on one set."
     d = pd.DataFrame(rows)
     d = d[d.status == 'ok'] if 'status' in d else d
     clean = d[d.kind == CLEAN].auc
@@ -346,8 +340,7 @@ PUBLISHED_SOURCE = ("SpeechForensics (Liang et al., NeurIPS 2024), Table 7: vide
 SECTION_KEYS = {'runs', 'sets', 'kinds', 'levels', 'videos'}
 
 def check_section(sec, run_names:list, fn='config')->dict:
-    """A study config's `robustness:` section, checked at load: the runs it names exist, every kind and level is the
-    protocol's; defaults filled in (every kind, every level, the runs' holdout)."""
+    "A study config's `robustness:` section, checked at load, defaults filled in."
     if not isinstance(sec, dict): raise ValueError(f"{fn}: 'robustness' must be a mapping (runs, sets, kinds, levels)")
     bad = set(sec) - SECTION_KEYS
     if bad:

@@ -59,8 +59,7 @@ def read_predictions(run, split:str=None)->pd.DataFrame:
 
 # %% ../nbs/01f_runs.ipynb #a029370a
 def read_generalization(folder)->dict:
-    """Chapter 06's output folder: `matrix` and `sbi_vs_real` tables (None when absent or unreadable) and its
-    `breakdowns`, `{(run, dataset, by): table}`."""
+    "Chapter 06's output folder: its `matrix`, `sbi_vs_real` and `breakdowns`."
     folder, out = Path(folder), dict(matrix=None, sbi_vs_real=None, breakdowns={})
     for k, fn in (('matrix', MATRIX), ('sbi_vs_real', SBI_VS_REAL)):
         try: out[k] = pd.read_csv(folder/fn) if (folder/fn).is_file() else None
@@ -105,8 +104,7 @@ def predict_images(model, # a classifier with outputs (real, fake)
 # %% ../nbs/01f_runs.ipynb #20fdf802
 def plot_run(run, # run folder
              save:bool=True):
-    """Training curves, ROC curves per split (video level) and the test confusion matrix, saved as PNGs in the run
-    folder."""
+    "A run's training curves, ROC curves and confusion matrix, saved as PNGs in its folder."
     import matplotlib; import matplotlib.pyplot as plt, seaborn as sns
     from sklearn.metrics import roc_curve, confusion_matrix
     run = Path(run); cfg = json.loads((run/CONFIG).read_text()); m = json.loads((run/METRICS).read_text())

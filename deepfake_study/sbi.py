@@ -18,8 +18,7 @@ log = logging.getLogger(__name__)
 
 # %% ../nbs/01d_sbi.ipynb #b2da3b09
 def parse_landmarks(lm)->np.ndarray:
-    """Five (x, y) landmarks as a float32 (5, 2) array, from the JSON text data prep writes or an array; a clear error
-    otherwise."""
+    "Five (x, y) landmarks as a float32 (5, 2) array."
     try: a = np.asarray(json.loads(lm) if isinstance(lm, str) else lm, dtype=np.float32)
     except (ValueError, TypeError) as e: raise ValueError(f"malformed landmarks {str(lm)[:80]!r}: {e}") from None
     if a.shape != (5, 2) or not np.isfinite(a).all():

@@ -49,8 +49,7 @@ def _check_keys(d, known:set, where:str, fn):
                              (f"; did you mean {near[0]!r}?" if near else f" (known: {', '.join(sorted(known))})"))
 
 def safe_yaml(text:str, fn='config'):
-    """YAML without aliases: a few hundred bytes of nested aliases can expand to gigabytes (a 'billion laughs'), so they
-    are refused."""
+    "YAML without aliases."
     import yaml
     try:
         if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=yaml.SafeLoader)):
@@ -60,8 +59,7 @@ def safe_yaml(text:str, fn='config'):
 
 # %% ../nbs/08_study.ipynb #aab61c9c
 def load_config(fn)->dict:
-    """A study config from YAML, with its grid expanded into named runs (one per optimizer, learning rate, fakes and
-    seed) and its dataset paths expanded."""
+    "A study config from YAML, its grid expanded into named runs."
     from deepfake_study.models import resolve_arch
     fn = Path(fn)
     if not fn.is_file(): raise FileNotFoundError(f"config {fn} does not exist")
@@ -126,16 +124,14 @@ def _checkout():
     return r if (r/'settings.ini').is_file() and (r/'nbs').is_dir() else None
 
 def shipped(kind:str)->Path:
-    """Where an installed wheel keeps the study's chapter notebooks (`kind='nbs'`) or configs (`kind='configs'`):
-    `deepfake_study/study/<kind>`."""
+    "Where an installed wheel keeps the study's chapters (`kind='nbs'`) or configs."
     return _pkg_dir()/'study'/kind
 
 _NOT_STUDIES = {'throughput'}  # shipped YAML files that are not study configs (measured speeds, for --dry-run)
 
 # %% ../nbs/08_study.ipynb #7ac170a2
 def find_config(config='quick', study:bool=True)->Path:
-    """A study config: a YAML file, or the name of a shipped one (`quick`, `study`, `ffpp`); a repository checkout's
-    `configs/` wins over the wheel's copy. `study=False` finds the other shipped YAML files too (`throughput`)."""
+    "A study config: a YAML file, or the name of a shipped one."
     if Path(config).is_file(): return Path(config)
     name = Path(config).name.removesuffix('.yaml').removesuffix('.yml')
     dirs = ([_checkout()/'configs'] if _checkout() else []) + [shipped('configs')]
@@ -174,8 +170,7 @@ REPORT_CSP = "script-src 'none'; object-src 'none'; base-uri 'none'; form-action
 def render_html(executed, # the executed report notebook
                 html, # the page to write
                )->Path:
-    """The executed report as one HTML page, code hidden, starting at the report's parameters cell: the chapter's
-    developer prose above it stays in the notebook."""
+    "The executed report as one HTML page, code hidden."
     import nbformat
     from nbconvert import HTMLExporter
     nb = nbformat.read(str(executed), as_version=4)
@@ -203,8 +198,7 @@ def _finished(d:Path)->bool:
 MARK = '.deepfake_report'  # the file that says a folder is a report this tool made
 
 def claim_output(out:Path):
-    """Make `out` a report folder, or refuse: it must be empty, missing, or one this tool made (marked, or an older
-    report with its runs); `core.claim_folder`, as `deepfake_predict --explain` claims its folder."""
+    "Make `out` a report folder, or refuse."
     older = lambda o: (o/'runs').is_dir() and (o/'report.ipynb').is_file()  # a report made before the mark existed
     return claim_folder(out, MARK.lstrip('.'), older)
 
@@ -212,8 +206,7 @@ _SETTINGS = ('arch', 'mode', 'opt', 'lr', 'epochs', 'bs', 'size', 'seed', 'max_f
 
 # %% ../nbs/08_study.ipynb #5c33581f
 def run_changes(d:Path, want:dict)->dict:
-    """`{setting: (in the run folder, in the config)}` for each setting of a finished run that the config now sets
-    otherwise."""
+    "`{setting: (in the run folder, in the config)}` for each setting the config now changes."
     from deepfake_study.models import resolve_arch
     have = json.loads((d/CONFIG).read_text()).get('params', {})
     norm = lambda k, v: resolve_arch(v) if k=='arch' and v else float(v) if k=='lr' and v is not None else v

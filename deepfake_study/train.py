@@ -37,8 +37,7 @@ OPTS = dict(sgd=partial(OptimWrapper, opt=partial(torch.optim.SGD, momentum=0.9)
             adam=partial(OptimWrapper, opt=partial(torch.optim.AdamW, weight_decay=0.01)))
 
 class PlainTensors(Callback):
-    """Hand the model plain channels-last `torch.Tensor`s: fastai's tensor subclasses dispatch every op through
-    `__torch_function__`, and channels-last convolutions are faster on CPU (oneDNN) and GPU alike."""
+    "Hand the model plain channels-last `torch.Tensor`s."
     order = 100  # after the batch transforms
     def before_fit(self): self.learn.model.to(memory_format=torch.channels_last)
     def before_batch(self):
@@ -94,8 +93,7 @@ def _dist_world()->int: return int(os.environ.get('WORLD_SIZE', 1))
 try:
     from fastai.distributed import DistributedDL
     class ShardDL(DistributedDL):
-        """fastai's `DistributedDL`, broadcasting on the process group's device (CPU under gloo) and recording the item
-        indices this rank drew each epoch."""
+        "fastai's `DistributedDL` that records the item indices this rank drew each epoch."
         def _broadcast(self, t, rank):
             dev = 'cuda' if torch.distributed.get_backend()=='nccl' else 'cpu'
             t = torch.tensor(t, dtype=torch.long, device=dev); torch.distributed.broadcast(t, rank)
@@ -107,16 +105,13 @@ try:
 except ImportError: ShardDL = None  # accelerate not installed: single-process training only
 
 def end_distributed():
-    """Destroy this process's default process group, if there is one. `fit_distributed` registers it to run at exit: a
-    gloo group still alive while the interpreter shuts down can abort a process that finished cleanly (SIGABRT,
-    'terminate called without an active exception')."""
+    "Destroy this process's default process group, if there is one."
     import torch.distributed as tdist
     if tdist.is_available() and tdist.is_initialized(): tdist.destroy_process_group()
 
 # %% ../nbs/01g_train.ipynb #d43aeb8c
 def fit_distributed(learn, epochs:int, lr:float)->dict:
-    """Fit `learn` data-parallel through fastai's `distrib_ctx`; returns, on every rank, what each rank drew from the
-    training set in the first epoch."""
+    "Fit `learn` data-parallel through fastai's `distrib_ctx`."
     from fastai.distributed import DistributedTrainer
     import torch.distributed as tdist
     on_cuda = torch.device(learn.dls.device or 'cpu').type=='cuda'

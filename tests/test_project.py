@@ -101,6 +101,14 @@ def test_few_long_lines_in_the_package():
     long = [l for l in lines if len(l) > 120]
     assert len(long) < 0.02*len(lines), f"{len(long)} of {len(lines)} lines over 120 characters"
 
+def test_public_docstrings_are_one_line():
+    "A public definition's docstring is one line, as fastcore's are; what it does in detail is prose after its example."
+    import ast
+    long = [f"{m.name}: {n.name}" for m in _modules() for n in ast.walk(ast.parse(m.read_text()))
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith('_')
+            and '\n' in (ast.get_docstring(n) or '').strip()]
+    assert not long, long
+
 def test_exported_cells_are_at_most_60_lines():
     big = {f"{nb.name} cell {i}": len(s.splitlines()) for nb in sorted((ROOT/'nbs').glob('*.ipynb'))
            for i, s in enumerate(_code_cells(nb)) if s.startswith('#| export') and len(s.splitlines()) > 60}
